@@ -199,3 +199,27 @@ def status(mirror: Path | str | None = None) -> "list[dict[str, object]]":
         })
     return rows
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cliprobust.fetch PREFIX...``: fetch every artifact under the given prefixes."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cliprobust.fetch", description=main.__doc__)
+    parser.add_argument("prefixes", nargs="*", default=[""], help="name prefixes (default: everything)")
+    parser.add_argument("--mirror", default=None, help=f"local mirror folder (default: ${paths.MIRROR_ENV})")
+    args = parser.parse_args(argv)
+    names = sorted({a.name for p in args.prefixes for a in select(p)})
+    if not names:
+        parser.error(f"no artifact matches {args.prefixes}")
+    try:
+        fetch_many(names, mirror=args.mirror)
+    except (FetchError, KeyError) as exc:
+        print(f"fetch failed: {exc}")
+        return 1
+    print(f"{len(names)} files verified in {paths.data_dir()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""Plotting helpers: one place that saves figures, stamps their data source, and knows the profile.
+
+Every figure the notebooks write goes through :func:`save_figure`, which stamps the data source
+and the git revision in the corner (STYLE.md rule 8) and, in the ``smoke`` profile, a loud
+"random weights" banner, and writes into ``figures/`` (or ``figures/smoke/``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from . import paths
+
+PROFILES = ("published", "smoke", "full")
+#: Banner printed on every smoke-profile figure and table (they come from random-init models).
+SMOKE_BANNER = "random weights — pipeline check, not a result"
+#: Colours per model group, shared by all figures so a group looks the same everywhere.
+GROUP_COLORS = {
+    "clip-zeroshot": "#d62728",
+    "clip-ft": "#ff7f0e",
+    "imagenet": "#1f77b4",
+    "human": "#7f7f7f",
+    "other": "#2ca02c",
+}
+
+
+@dataclass(frozen=True)
+class _State:
+    profile: str = "published"
+
+
+_state = _State()
+
+
+def configure(profile: str = "published") -> Path:
+    """Select the profile for this session (notebook ``parameters`` cell value); returns the output folder."""
+    global _state
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
+    _state = _State(profile=profile)
+    sns.set_theme(context="notebook", style="whitegrid")
+    return output_dir()
+
+
+def profile() -> str:
+    """The profile chosen with :func:`configure`."""
+    return _state.profile
+
+
+def output_dir() -> Path:
+    """``figures/`` for real results, ``figures/smoke/`` for random-weight pipeline checks."""
+    base = paths.figures_dir()
+    out = base / "smoke" if _state.profile == "smoke" else base
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@lru_cache(maxsize=1)
+def git_revision() -> str:
+    """Short git revision of the repository, or ``unknown`` outside a checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.REPO_ROOT,
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def stamp(fig: plt.Figure, source: str) -> None:
+    """Write the data source and git revision in the figure corner (and the smoke banner)."""
+    fig.text(0.995, 0.005, f"data: {source} · cliprobust@{git_revision()}", ha="right", va="bottom",
+             fontsize=6, color="0.4")
+    if _state.profile == "smoke":
+        fig.text(0.5, 0.5, SMOKE_BANNER, ha="center", va="center", fontsize=16, color="red",
+                 alpha=0.35, rotation=20, weight="bold")
+
+
+def save_figure(fig: plt.Figure, name: str, source: str) -> Path:
+    """Stamp and save ``fig`` as ``<name>.png`` and ``.pdf``; returns the PNG path."""
+    stamp(fig, source)
+    out = output_dir() / f"{name}.png"
+    fig.savefig(out, dpi=150, bbox_inches="tight")
+    fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight")
+    return out
+
+
+def save_table(df: pd.DataFrame, name: str) -> Path:
+    """Save a tidy table as ``<name>.csv`` (smoke tables carry the banner in a column)."""
+    if _state.profile == "smoke":
+        df = df.assign(note=SMOKE_BANNER)
+    out = output_dir() / f"{name}.csv"
+    df.to_csv(out, index=False, float_format="%.6g")
+    return out

@@ -1,0 +1,5 @@
+"""Section-level assembly for the notebooks: join published tables / caches and call metrics.
+
+One module per notebook (``NN_topic.ipynb`` ↔ ``sections/topic.py`` ↔ ``tests/test_topic.py``), so the
+notebooks stay a few lines per cell and everything they compute is tested here.
+"""

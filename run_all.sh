@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Reproduce everything: bootstrap the environment, fetch pinned data, execute every notebook.
+#
+#   ./run_all.sh                          # profile "published": every section from real published data (CPU, minutes)
+#   ./run_all.sh --profile smoke          # engine with random-init tiny models on the shipped images, then all notebooks
+#   ./run_all.sh --profile full --data-root /datasets   # the paper zoo x all test sets (GPU/Slurm), then all notebooks
+#   ./run_all.sh --only 03                # one notebook
+#   ./run_all.sh --tests                  # the whole test suite (pytest + nbval + smoke run)
+#   ./run_all.sh --data-mirror ../shared/data   # offline: read data from a local mirror instead of downloading
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+PROFILE=published
+ONLY=""
+MODE=notebooks
+DATA_ROOT=""
+SMOKE_MODELS="smoke"
+FULL_MODELS="paper"
+FULL_DATASETS="imagenet,imagenet-v2,imagenet-r,imagenet-sketch,objectnet,imagenet-a,imagenet-o,inaturalist,sun,places,textures,cue-conflict"
+usage() { sed -n '2,10p' "$0"; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --profile) PROFILE="$2"; shift 2 ;;
+    --only) ONLY="$2"; shift 2 ;;
+    --data-mirror) export CLIPROBUST_DATA_MIRROR="$(cd "$2" && pwd)"; shift 2 ;;
+    --data-root) DATA_ROOT="$2"; shift 2 ;;
+    --tests) MODE=tests; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run_all.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ -n "${CLIPROBUST_DATA_MIRROR:-}" ]] && export CLIPROBUST_DATA_MIRROR="$(cd "$CLIPROBUST_DATA_MIRROR" && pwd)"
+case "$PROFILE" in published|smoke|full) ;; *) echo "run_all.sh: unknown profile $PROFILE (published|smoke|full)" >&2; exit 2 ;; esac
+
+# --- 1. environment: use the active venv/conda env, else create .venv with Python 3.11 -------------
+if [[ -n "${VIRTUAL_ENV:-}" || -n "${CONDA_PREFIX:-}" ]]; then
+  PY=$(command -v python)
+else
+  if [[ ! -x .venv/bin/python ]]; then
+    PYTHON=$(command -v python3.11 || command -v python3)
+    echo "[run_all] creating .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv .venv
+  fi
+  PY="$ROOT/.venv/bin/python"
+fi
+STAMP="$($PY -c 'import sys; print(sys.prefix)')/.cliprobust-install"
+WANT="$(cat pyproject.toml | sha256sum | cut -c1-16)"
+if [[ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
+  echo "[run_all] installing cliprobust and its dependencies (first run: several minutes)"
+  "$PY" -m pip install -q --upgrade pip
+  "$PY" -m pip install -q -e ".[dev]"
+  # imagenet-x 0.0.7 pins ancient numpy/pandas; its code and per-image annotations work with today's.
+  "$PY" -m pip install -q --no-deps "imagenet-x==0.0.7"
+  "$PY" -m ipykernel install --sys-prefix --name cliprobust --display-name "Python (cliprobust)" >/dev/null
+  echo "$WANT" > "$STAMP"
+fi
+BIN=$(dirname "$PY")
+
+# --- 2. data: pinned, sha256-verified copies into data/ (mirror or download) ------------------------
+echo "[run_all] fetching published tables"
+"$PY" -m cliprobust.fetch published/ imagenetx/ model-vs-human/ openood/
+
+run_notebooks() {  # $1 = profile, $2 = output folder for executed notebooks
+  local profile=$1 outdir=$2 nb name
+  mkdir -p "$outdir"
+  for nb in notebooks/[0-9][0-9]_*.ipynb; do
+    name=$(basename "$nb")
+    [[ -n "$ONLY" && "$name" != "$ONLY"* ]] && continue
+    echo "[run_all] $profile: $name"
+    "$BIN/papermill" --no-progress-bar -k cliprobust "$nb" "$outdir/$name" -p profile "$profile" >/dev/null
+  done
+}
+
+run_engine() {  # $1 = profile
+  case "$1" in
+    smoke) "$BIN/cliprobust" evaluate --models "$SMOKE_MODELS" --datasets imagenet-sample,cue-conflict ;;
+    full)  [[ -n "$DATA_ROOT" ]] || { echo "run_all.sh: --profile full needs --data-root DIR" >&2; exit 2; }
+           "$BIN/cliprobust" evaluate --models "$FULL_MODELS" --datasets "$FULL_DATASETS" --data-root "$DATA_ROOT" ;;
+  esac
+}
+
+if [[ "$MODE" == tests ]]; then
+  # --- tests: the smoke profile end to end, then unit tests + nbval of committed notebook outputs -----
+  export CLIPROBUST_CACHE_DIR="$ROOT/data/smoke-outputs"
+  PROFILE=smoke run_engine smoke
+  ( export CLIPROBUST_FIGURES_DIR="$ROOT/figures"; run_notebooks smoke "$ROOT/figures/smoke/notebooks" )
+  unset CLIPROBUST_CACHE_DIR
+  set +e
+  "$BIN/pytest" tests notebooks --nbval-lax --nbval-kernel-name cliprobust -p no:cacheprovider
+  rc=$?
+  set -e
+  if [[ $rc -eq 5 ]]; then echo "run_all.sh: pytest collected no tests — failing" >&2; exit 1; fi
+  exit $rc
+fi
+
+# --- 3. notebooks -----------------------------------------------------------------------------------
+case "$PROFILE" in
+  published) run_notebooks published notebooks ;;   # committed notebooks carry these outputs
+  smoke)     export CLIPROBUST_CACHE_DIR="$ROOT/data/smoke-outputs"
+             run_engine smoke; run_notebooks smoke figures/smoke/notebooks ;;
+  full)      run_engine full; run_notebooks full figures/full/notebooks ;;
+esac
+echo "[run_all] done: figures in figures/$([[ $PROFILE == published ]] || echo "$PROFILE/")"
