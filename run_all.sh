@@ -50,8 +50,6 @@ if [[ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
   echo "[run_all] installing cliprobust and its dependencies (first run: several minutes)"
   "$PY" -m pip install -q --upgrade pip
   "$PY" -m pip install -q -e ".[dev]"
-  # imagenet-x 0.0.7 pins ancient numpy/pandas; its code and per-image annotations work with today's.
-  "$PY" -m pip install -q --no-deps "imagenet-x==0.0.7"
   "$PY" -m ipykernel install --sys-prefix --name cliprobust --display-name "Python (cliprobust)" >/dev/null
   echo "$WANT" > "$STAMP"
 fi
