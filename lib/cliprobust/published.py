@@ -1,0 +1,339 @@
+"""Published per-model results as tidy long DataFrames.
+
+Every loader reads a pinned public table through :func:`cliprobust.fetch.fetch` (never a
+mirror path) and returns one row per (model, test set) -- or per trial / per image for the
+model-vs-human and ImageNet-X tables -- with these shared columns:
+
+- ``model``: a prefixed id (``open_clip:<arch>/<tag>``, ``timm:<name.tag>``, ``testbed:<name>``,
+  ``scaling:<arch>/<name>``, ``clip_benchmark:<arch>/<tag>``, ``imagenetx:<name>``, ``mvh:<name>``,
+  ``cood:<name>``, ``ninco:<name>``, ``openood:<arch>/<training>/<postprocessor>``,
+  ``ub:<model>/<method>``);
+- ``family``: ``clip-zeroshot``, ``clip-ft`` (CLIP image towers fine-tuned on ImageNet),
+  ``imagenet`` (other ImageNet classifiers) or, for the testbed, its model type;
+- ``test_set``: one of :data:`TEST_SETS` (other data sets keep their source name when asked for);
+- ``top1``: top-1 accuracy as a FRACTION in [0, 1] (percent tables are divided by 100 on load).
+
+Sources, units and traps are described in ``shared/data/README-tables.md`` and
+``README-literature.md``; each loader's docstring names its file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .fetch import fetch
+
+# --------------------------------------------------------------------------- test sets
+
+#: Canonical test-set names used across cliprobust.
+IMAGENET = "imagenet"
+TEST_SETS: tuple[str, ...] = (
+    "imagenet", "imagenet-v2", "imagenet-r", "imagenet-sketch", "objectnet", "imagenet-a",
+    "imagenet-o", "imagenet-real", "imagenet-r-classes", "imagenet-a-classes", "objectnet-classes",
+)
+
+#: The five natural distribution shifts of Taori et al. / Fang et al. / Tu et al.
+SHIFTS: tuple[str, ...] = ("imagenet-v2", "imagenet-r", "imagenet-sketch", "objectnet", "imagenet-a")
+
+#: In-distribution baseline of each shift (PROTOCOLS.md item 3): ImageNet val restricted to the
+#: shift's classes for the 200-class R/A and the 113-class ObjectNet, full ImageNet val otherwise.
+SHIFT_BASELINE: dict[str, str] = {
+    "imagenet-v2": "imagenet",
+    "imagenet-sketch": "imagenet",
+    "imagenet-r": "imagenet-r-classes",
+    "imagenet-a": "imagenet-a-classes",
+    "objectnet": "objectnet-classes",
+}
+
+FAMILIES: tuple[str, ...] = ("clip-zeroshot", "clip-ft", "imagenet")
+
+
+@lru_cache(maxsize=None)
+def _read_csv_cached(name: str, thousands: str | None = None) -> pd.DataFrame:
+    return pd.read_csv(fetch(name), thousands=thousands)
+
+
+def _read_csv(name: str, thousands: str | None = None) -> pd.DataFrame:
+    """A fresh copy of a pinned CSV (parsed once per process)."""
+    return _read_csv_cached(name, thousands).copy()
+
+
+@lru_cache(maxsize=None)
+def _read_json(name: str) -> object:
+    with open(fetch(name), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def wide(df: pd.DataFrame, values: str = "top1", index: str = "model",
+         columns: str = "test_set") -> pd.DataFrame:
+    """Pivot a tidy table to one row per ``index`` and one column per ``columns``.
+
+    Raises when a (model, test_set) cell has several rows -- e.g. timm at two resolutions:
+    pass ``timm_results(default_resolution=True)`` or filter first.
+    """
+    dup = df.duplicated([index, columns], keep=False)
+    if dup.any():
+        example = df.loc[dup, [index, columns]].iloc[0].tolist()
+        raise ValueError(
+            f"wide(): {int(dup.sum())} rows share ({index}, {columns}), e.g. {example}. "
+            f"Filter to one row per cell first (timm: timm_results(default_resolution=True))."
+        )
+    out = df.pivot(index=index, columns=columns, values=values)
+    ordered = [c for c in TEST_SETS if c in out.columns] + [c for c in out.columns if c not in TEST_SETS]
+    out = out[ordered]
+    out.columns.name = None
+    return out
+
+
+# --------------------------------------------------------------------------- open_clip
+
+OPENCLIP_RESULTS = "published/open_clip/openclip_results.csv"
+OPENCLIP_PROFILE = "published/open_clip/model_profile.csv"
+
+#: open_clip result columns -> canonical test sets. open_clip/CLIP_benchmark evaluate R and A
+#: with 200-class zero-shot heads and ObjectNet with a 113-name head (PROTOCOLS.md items 2-3).
+OPENCLIP_TEST_SETS: dict[str, str] = {
+    "ImageNet 1k": "imagenet", "ImageNet v2": "imagenet-v2", "ImageNet-R": "imagenet-r",
+    "ImageNet Sketch": "imagenet-sketch", "ObjectNet": "objectnet", "ImageNet-A": "imagenet-a",
+    "ImageNet-O": "imagenet-o",
+}
+
+#: The ``-quickgelu`` openai rows that repeat the plain rows' weights and numbers (PROTOCOLS item 10).
+QUICKGELU_DUPLICATES: tuple[str, ...] = ("RN50-quickgelu", "RN101-quickgelu", "ViT-B-32-quickgelu")
+
+# Ordered (regex, data name) rules of pretrain_data_from_tag; first match wins.
+_TAG_DATA_RULES: tuple[tuple[str, str], ...] = (
+    (r"openai$", "WIT-400M"),
+    (r"mscoco_finetuned_laion2b", "LAION-2B+MSCOCO-ft"),
+    (r"(frozen_)?laion5b", "LAION-5B"),
+    (r"laion2b", "LAION-2B"),
+    (r"laion400m", "LAION-400M"),
+    (r"laion80m", "LAION-80M"),
+    (r"laion_aesthetic", "LAION-Aesthetic"),
+    (r"datacompdr", "DataCompDR-1B"),
+    (r"datacomp(1b|_xl|_s34b)", "DataComp-1B"),
+    (r"datacomp_(l|m|s)_", "DataComp-{0}"),
+    (r"commonpool_(xl|l|m|s)_s", "CommonPool-{0}"),
+    (r"commonpool_(xl|l|m|s)_(basic|clip|image|laion|text)_", "CommonPool-{0}-{1}"),
+    (r"dfndr2b", "DFNDR-2B"),
+    (r"dfn2b", "DFN-2B"),
+    (r"dfn5b", "DFN-5B"),
+    (r"metaclip2_worldwide", "MetaCLIP2-Worldwide"),
+    (r"metaclip_altogether", "MetaCLIP-Altogether"),
+    (r"metaclip_400m", "MetaCLIP-400M"),
+    (r"metaclip_fullcc", "MetaCLIP-2.5B"),
+    (r"meta$", "MetaCLIP-5.4B"),
+    (r"webli", "WebLI"),
+    (r"yfcc15m", "YFCC-15M"),
+    (r"cc12m", "CC12M"),
+    (r"merged2b", "Merged-2B"),
+    (r"(v1|mrl)$", "LAION-COCO-NLLB"),
+)
+
+
+def pretrain_data_from_tag(tag: str) -> str:
+    """Image-text pre-training data of an open_clip pretrained tag, e.g. ``laion2b_s34b_b79k`` -> ``LAION-2B``.
+
+    Rules (first match): openai -> WIT-400M; laion400m*/laion2b*/laion5b* -> LAION-400M/-2B/-5B
+    (mscoco_finetuned_laion2b -> LAION-2B+MSCOCO-ft); laion_aesthetic -> LAION-Aesthetic;
+    datacomp*/commonpool* -> DataComp-<scale> / CommonPool-<scale>[-<filter>] (xl/1b = 1B);
+    dfn* -> DFN-2B/-5B, dfndr2b -> DFNDR-2B, datacompdr* -> DataCompDR-1B (MobileCLIP);
+    metaclip* -> MetaCLIP-400M/-2.5B (fullcc)/-Altogether/MetaCLIP2-Worldwide, meta (PE-Core)
+    -> MetaCLIP-5.4B; webli -> WebLI; yfcc15m -> YFCC-15M; cc12m -> CC12M; merged2b (EVA) ->
+    Merged-2B; v1/mrl (NLLB-CLIP) -> LAION-COCO-NLLB. Unmatched tags give ``"unknown"``.
+    """
+    low = tag.lower()
+    for pattern, name in _TAG_DATA_RULES:
+        m = re.match(pattern, low)
+        if m:
+            groups = [g.upper() if g and len(g) <= 2 else g for g in m.groups()]
+            return name.format(*groups)
+    return "unknown"
+
+
+def samples_seen_from_tag(tag: str) -> float:
+    """Training samples seen encoded in a tag (``_s34b_`` -> 34e9, ``_s128m_`` -> 128e6); NaN if absent."""
+    m = re.search(r"(?:^|_)s(\d+)(b|m)(?:_|$)", tag)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * (1e9 if m.group(2) == "b" else 1e6)
+
+
+def open_clip_results(dedupe_quickgelu: bool = True, all_datasets: bool = False) -> pd.DataFrame:
+    """Zero-shot results of ``published/open_clip/openclip_results.csv`` (fractions), long.
+
+    One row per (arch, pretrained tag, test set); ``test_set`` uses canonical names for the
+    ImageNet columns (:data:`OPENCLIP_TEST_SETS`); ``all_datasets=True`` adds the other 31
+    columns under their source names. ``dedupe_quickgelu`` drops the 3 openai ``-quickgelu``
+    rows that duplicate plain rows (121 -> 118 pairs). Extra columns: arch, pretrained,
+    pretrain_data, samples_seen, params_m, flops_b, avg_38.
+    """
+    raw = _read_csv(OPENCLIP_RESULTS)
+    if dedupe_quickgelu:
+        raw = raw[~(raw["name"].isin(QUICKGELU_DUPLICATES) & (raw["pretrained"] == "openai"))]
+    ids = ["name", "pretrained", "params (M)", "FLOPs (B)", "Average perf. on 38 datasets"]
+    value_cols = [c for c in raw.columns if c not in ids]
+    if not all_datasets:
+        value_cols = list(OPENCLIP_TEST_SETS)
+    df = raw.melt(id_vars=ids, value_vars=value_cols, var_name="test_set", value_name="top1")
+    df = df.rename(columns={"name": "arch", "params (M)": "params_m", "FLOPs (B)": "flops_b",
+                            "Average perf. on 38 datasets": "avg_38"})
+    df["test_set"] = df["test_set"].map(lambda c: OPENCLIP_TEST_SETS.get(c, c))
+    df["model"] = "open_clip:" + df["arch"] + "/" + df["pretrained"]
+    df["family"] = "clip-zeroshot"
+    df["pretrain_data"] = df["pretrained"].map(pretrain_data_from_tag)
+    df["samples_seen"] = df["pretrained"].map(samples_seen_from_tag)
+    df = df.dropna(subset=["top1"])
+    cols = ["model", "family", "test_set", "top1", "arch", "pretrained", "pretrain_data",
+            "samples_seen", "params_m", "flops_b", "avg_38"]
+    return df[cols].reset_index(drop=True)
+
+
+def open_clip_profile() -> pd.DataFrame:
+    """``published/open_clip/model_profile.csv``: per-architecture widths, params (M), GFLOPs."""
+    return _read_csv(OPENCLIP_PROFILE).rename(columns={"model": "arch"})
+
+
+# --------------------------------------------------------------------------- timm
+
+#: timm results file -> canonical test set. ``-clean`` files are IN-val on the 200 R/A classes.
+TIMM_FILES: dict[str, str] = {
+    "published/timm/results-imagenet.csv": "imagenet",
+    "published/timm/results-imagenet-real.csv": "imagenet-real",
+    "published/timm/results-imagenetv2-matched-frequency.csv": "imagenet-v2",
+    "published/timm/results-sketch.csv": "imagenet-sketch",
+    "published/timm/results-imagenet-r.csv": "imagenet-r",
+    "published/timm/results-imagenet-r-clean.csv": "imagenet-r-classes",
+    "published/timm/results-imagenet-a.csv": "imagenet-a",
+    "published/timm/results-imagenet-a-clean.csv": "imagenet-a-classes",
+}
+
+
+def timm_family(name: str) -> str:
+    """``clip-ft`` for CLIP image towers fine-tuned on ImageNet (names with ``clip``, and the SigLIP
+    ``webli_ft_in1k`` fine-tunes), else ``imagenet`` (README-tables.md, timm caveats)."""
+    return "clip-ft" if ("clip" in name or "webli_ft_in1k" in name) else "imagenet"
+
+
+def _timm_file(name: str, test_set: str) -> pd.DataFrame:
+    raw = _read_csv(name, thousands=",")  # param_count has "1,013.01"-style separators
+    raw["param_count"] = pd.to_numeric(raw["param_count"], errors="raise")
+    df = pd.DataFrame({
+        "model": "timm:" + raw["model"], "family": raw["model"].map(timm_family),
+        "test_set": test_set, "top1": raw["top1"] / 100.0, "top5": raw["top5"] / 100.0,
+        "name": raw["model"], "arch": raw["model"].str.split(".").str[0],
+        "pretrained": raw["model"].str.split(".", n=1).str[1],
+        "img_size": raw["img_size"], "crop_pct": raw["crop_pct"],
+        "interpolation": raw["interpolation"], "params_m": raw["param_count"],
+    })
+    return df
+
+
+def timm_results(test_sets: tuple[str, ...] | None = None,
+                 default_resolution: bool = False) -> pd.DataFrame:
+    """timm ``results-*.csv`` (:data:`TIMM_FILES`), long, ``top1``/``top5`` as fractions.
+
+    All rows are kept, with ``img_size``: 290 rows per file are a model at a second resolution.
+    ``default_resolution=True`` keeps one row per model via :func:`timm_default_resolution`.
+    Note ``results-imagenet-a.csv`` has ``resmlp_24_224.fb_dino`` instead of ``resnet50.tv_in1k``.
+    """
+    wanted = test_sets or tuple(TIMM_FILES.values())
+    unknown = set(wanted) - set(TIMM_FILES.values())
+    if unknown:
+        raise ValueError(f"timm has no table for {sorted(unknown)}; available: {list(TIMM_FILES.values())}")
+    df = pd.concat([_timm_file(f, t) for f, t in TIMM_FILES.items() if t in wanted], ignore_index=True)
+    return timm_default_resolution(df) if default_resolution else df
+
+
+@lru_cache(maxsize=None)
+def _timm_cfg_size(name: str) -> int | None:
+    from timm.models import get_pretrained_cfg  # lazy: importing timm costs seconds
+
+    cfg = get_pretrained_cfg(name)
+    return None if cfg is None else int(cfg.input_size[-1])
+
+
+def timm_default_resolution(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep, per (model, test_set), the row at the model's default resolution.
+
+    Default = ``input_size`` of the model's timm ``pretrained_cfg`` (the resolution timm's
+    ``resolve_data_config`` uses); the other row is timm's ``test_input_size`` evaluation. Models
+    at a single resolution keep it; if no row matches the cfg, the smallest ``img_size`` is kept.
+    """
+    counts = df.groupby(["model", "test_set"])["img_size"].transform("size")
+    multi = df[counts > 1]
+    keep = pd.Series(counts == 1, index=df.index)
+    for (model, _), g in multi.groupby(["model", "test_set"]):
+        size = _timm_cfg_size(model.removeprefix("timm:"))
+        hit = g.index[g["img_size"] == size]
+        keep[hit[0] if len(hit) else g["img_size"].idxmin()] = True
+    return df[keep].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- imagenet-testbed
+
+TESTBED_RESULTS = "published/imagenet-testbed/robustness_top1s.csv"
+TESTBED_TYPES = "published/imagenet-testbed/model_types.csv"
+OBJECTNET_META = "published/imagenet-testbed/objectnet_metadata/"
+
+#: imagenet-testbed columns -> canonical test sets.
+TESTBED_TEST_SETS: dict[str, str] = {
+    "val": "imagenet",
+    "imagenetv2-matched-frequency-format-val": "imagenet-v2",
+    "imagenet-r": "imagenet-r",
+    "imagenet-a": "imagenet-a",
+    "imagenet-sketch": "imagenet-sketch",
+    "objectnet-1.0-beta": "objectnet",
+    "val-on-imagenet-r-classes": "imagenet-r-classes",
+    "val-on-imagenet-a-classes": "imagenet-a-classes",
+    "val-on-objectnet-classes": "objectnet-classes",
+}
+
+#: The testbed's two CLIP zero-shot rows (typed MORE_DATA upstream; family clip-zeroshot here).
+TESTBED_CLIP_ZEROSHOT: tuple[str, ...] = ("vit_b_32_clip_zeroshot", "resnet50_clip_zeroshot")
+
+#: Substrings whose models imagenet-testbed's plotting drops from its baselines (AWS reruns,
+#: batch-64 and subsampled-training ablations); used by :func:`testbed_baseline_models`.
+TESTBED_EXCLUDE_SUBSTRINGS: tuple[str, ...] = ("aws", "batch64", "subsample")
+
+
+def testbed_model_types() -> pd.DataFrame:
+    """``model_types.csv``: testbed model name -> type (STANDARD, MORE_DATA, ROBUST_INTV, ...)."""
+    return _read_csv(TESTBED_TYPES)
+
+
+def testbed_results(include_other: bool = False) -> pd.DataFrame:
+    """imagenet-testbed ``robustness_top1s.csv`` (percent -> fraction), long; empty cells dropped.
+
+    ``test_set`` is canonical for :data:`TESTBED_TEST_SETS`; ``include_other=True`` adds the
+    other 204 settings (ImageNet-C, PGD, ...) under their testbed names. ``family`` is the
+    testbed model type, except the two CLIP zero-shot rows (``clip-zeroshot``); ``type`` keeps
+    the upstream type. 3 subsample models have no ``val``; ``imagenet-r`` covers 329 models.
+    """
+    raw = _read_csv(TESTBED_RESULTS)
+    value_cols = [c for c in raw.columns if c != "model"] if include_other else list(TESTBED_TEST_SETS)
+    df = raw.melt(id_vars="model", value_vars=value_cols, var_name="test_set", value_name="top1")
+    df = df.dropna(subset=["top1"])
+    df["top1"] = df["top1"] / 100.0
+    df["test_set"] = df["test_set"].map(lambda c: TESTBED_TEST_SETS.get(c, c))
+    types = testbed_model_types().set_index("model")["type"]
+    df["type"] = df["model"].map(types)
+    df["family"] = df["type"].where(~df["model"].isin(TESTBED_CLIP_ZEROSHOT), "clip-zeroshot")
+    df["name"] = df["model"]
+    df["model"] = "testbed:" + df["model"]
+    return df[["model", "family", "test_set", "top1", "name", "type"]].reset_index(drop=True)
+
+
+def testbed_baseline_models() -> list[str]:
+    """Effective-robustness baseline set: testbed models of type STANDARD whose names contain none
+    of :data:`TESTBED_EXCLUDE_SUBSTRINGS` (Taori et al. 2020 baseline), as ``testbed:`` ids."""
+    types = testbed_model_types()
+    std = types.loc[types["type"] == "STANDARD", "model"]
+    present = set(_read_csv(TESTBED_RESULTS)["model"])
+    return sorted(f"testbed:{m}" for m in std
+                  if m in present and not any(s in m for s in TESTBED_EXCLUDE_SUBSTRINGS))

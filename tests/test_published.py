@@ -1,0 +1,193 @@
+"""Published-results loaders: real row counts from the data READMEs and spot checks of loader
+output against the raw files read independently here with the ``csv`` module."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliprobust import published as P
+
+pytestmark = pytest.mark.usefixtures("mirror")
+
+
+def _raw_rows(mirror: Path, name: str) -> list[dict[str, str]]:
+    with open(mirror / name, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _sample(rows: list, k: int = 15, seed: int = 0) -> list:
+    return random.Random(seed).sample(rows, min(k, len(rows)))
+
+
+# --------------------------------------------------------------------------- constants
+
+
+def test_canonical_names():
+    assert set(P.SHIFTS) <= set(P.TEST_SETS)
+    assert set(P.SHIFT_BASELINE) == set(P.SHIFTS)
+    assert set(P.SHIFT_BASELINE.values()) <= set(P.TEST_SETS)
+    assert len(set(P.TEST_SETS)) == len(P.TEST_SETS) == 11
+
+
+def test_wide_rejects_duplicate_cells():
+    df = pd.DataFrame({"model": ["a", "a"], "test_set": ["imagenet", "imagenet"], "top1": [0.1, 0.2]})
+    with pytest.raises(ValueError, match="share"):
+        P.wide(df)
+    w = P.wide(df.iloc[:1])
+    assert w.loc["a", "imagenet"] == 0.1
+
+
+# --------------------------------------------------------------------------- open_clip
+
+
+def test_open_clip_counts_and_quickgelu(mirror):
+    full = P.open_clip_results(dedupe_quickgelu=False)
+    assert full["model"].nunique() == 121
+    assert full["arch"].nunique() == 58
+    ded = P.open_clip_results()
+    assert ded["model"].nunique() == 118
+    dropped = set(full["model"]) - set(ded["model"])
+    assert dropped == {f"open_clip:{a}/openai" for a in P.QUICKGELU_DUPLICATES}
+    # the dropped rows really duplicate the plain rows' numbers
+    w = P.wide(full)
+    for a in P.QUICKGELU_DUPLICATES:
+        plain = a.removesuffix("-quickgelu")
+        assert np.allclose(w.loc[f"open_clip:{a}/openai"], w.loc[f"open_clip:{plain}/openai"])
+    # all 121 pairs have all six IN-1k/V2/R/Sketch/ObjectNet/A values
+    six = full[full["test_set"].isin(("imagenet",) + P.SHIFTS)]
+    assert len(six) == 121 * 6 and six["top1"].between(0, 1).all()
+    assert (full["family"] == "clip-zeroshot").all()
+
+
+def test_open_clip_spot_check(mirror):
+    rows = _raw_rows(mirror, P.OPENCLIP_RESULTS)
+    df = P.open_clip_results(dedupe_quickgelu=False, all_datasets=True).set_index(["model", "test_set"])
+    for r in _sample(rows):
+        mid = f"open_clip:{r['name']}/{r['pretrained']}"
+        for col, ts in [("ImageNet 1k", "imagenet"), ("ObjectNet", "objectnet"), ("SUN397", "SUN397")]:
+            assert df.loc[(mid, ts), "top1"] == pytest.approx(float(r[col]))
+        assert df.loc[(mid, "imagenet"), "params_m"] == pytest.approx(float(r["params (M)"]))
+
+
+def test_pretrain_data_covers_every_tag(mirror):
+    import open_clip
+
+    table_tags = {r["pretrained"] for r in _raw_rows(mirror, P.OPENCLIP_RESULTS)}
+    tags = table_tags | {t for _, t in open_clip.list_pretrained()}
+    unknown = sorted(t for t in tags if P.pretrain_data_from_tag(t) == "unknown")
+    assert unknown == []
+    assert P.pretrain_data_from_tag("openai") == "WIT-400M"
+    assert P.pretrain_data_from_tag("laion2b_s34b_b79k") == "LAION-2B"
+    assert P.pretrain_data_from_tag("laion400m_e32") == "LAION-400M"
+    assert P.pretrain_data_from_tag("datacomp_xl_s13b_b90k") == "DataComp-1B"
+    assert P.pretrain_data_from_tag("commonpool_m_clip_s128m_b4k") == "CommonPool-M-clip"
+    assert P.pretrain_data_from_tag("mscoco_finetuned_laion2b_s13b_b90k") != "LAION-2B"
+    assert P.pretrain_data_from_tag("not_a_tag") == "unknown"
+    df = P.open_clip_results()
+    assert (df.loc[df["pretrained"] == "openai", "pretrain_data"] == "WIT-400M").all()
+    assert P.samples_seen_from_tag("laion2b_s34b_b79k") == 34e9
+    assert P.samples_seen_from_tag("datacomp_m_s128m_b4k") == 128e6
+    assert np.isnan(P.samples_seen_from_tag("openai"))
+
+
+def test_open_clip_profile_covers_archs():
+    prof = P.open_clip_profile()
+    assert len(prof) == 85
+    assert set(P.open_clip_results()["arch"]) <= set(prof["arch"])
+
+
+# --------------------------------------------------------------------------- timm
+
+
+def test_timm_counts(mirror):
+    df = P.timm_results()
+    sizes = df.groupby("test_set").size()
+    assert set(sizes.index) == set(P.TIMM_FILES.values()) and (sizes == 1556).all()
+    assert (df.groupby("test_set")["name"].nunique() == 1266).all()
+    names = {t: set(g["name"]) for t, g in df.groupby("test_set")}
+    assert names["imagenet-a"] - names["imagenet"] == {"resmlp_24_224.fb_dino"}
+    assert names["imagenet"] - names["imagenet-a"] == {"resnet50.tv_in1k"}
+    assert names["imagenet-r"] == names["imagenet"]
+    clip_names = {n for n in names["imagenet"] if "clip" in n}
+    assert len(clip_names) == 35
+    ft = set(df.loc[df["family"] == "clip-ft", "name"])
+    assert ft == clip_names | {n for n in names["imagenet"] if "webli_ft_in1k" in n}
+    assert len(ft) == 37
+    assert df["top1"].between(0, 1).all()
+
+
+def test_timm_spot_check_and_param_separators(mirror):
+    df = P.timm_results().set_index(["test_set", "name", "img_size"])
+    for f, ts in [("published/timm/results-imagenet-r.csv", "imagenet-r"),
+                  ("published/timm/results-imagenet.csv", "imagenet")]:
+        rows = _raw_rows(mirror, f)
+        with_sep = [r for r in rows if "," in r["param_count"]]
+        assert len(with_sep) == 5
+        for r in _sample(rows) + with_sep:
+            got = df.loc[(ts, r["model"], int(r["img_size"]))]
+            assert got["top1"] == pytest.approx(float(r["top1"]) / 100)
+            assert got["params_m"] == pytest.approx(float(r["param_count"].replace(",", "")))
+
+
+def test_timm_default_resolution(mirror):
+    from timm.models import get_pretrained_cfg
+
+    df = P.timm_results(test_sets=("imagenet",), default_resolution=True)
+    assert len(df) == 1266 and df["model"].is_unique
+    full = P.timm_results(test_sets=("imagenet",))
+    multi = full[full.duplicated("name", keep=False)]
+    assert multi["name"].nunique() == 1556 - 1266
+    kept = df.set_index("name")["img_size"]
+    for name in _sample(sorted(set(multi["name"])), k=30):
+        assert kept[name] == get_pretrained_cfg(name).input_size[-1]
+    with pytest.raises(ValueError):
+        P.wide(full)
+    assert P.wide(df).shape == (1266, 1)
+    with pytest.raises(ValueError, match="objectnet"):
+        P.timm_results(test_sets=("objectnet",))
+
+
+# --------------------------------------------------------------------------- imagenet-testbed
+
+
+def test_testbed_counts_and_spot_check(mirror):
+    rows = _raw_rows(mirror, P.TESTBED_RESULTS)
+    assert len(rows) == 338
+    every = P.testbed_results(include_other=True)
+    assert every["model"].nunique() == 338
+    df = P.testbed_results()
+    counts = df.groupby("test_set")["model"].nunique()
+    assert set(counts.index) == set(P.TESTBED_TEST_SETS.values())
+    assert counts["imagenet"] == 335 and counts["imagenet-r"] == 329
+    assert df["top1"].between(0, 1).all()
+    idx = df.set_index(["model", "test_set"])["top1"]
+    for r in _sample(rows, k=25):
+        for col, ts in P.TESTBED_TEST_SETS.items():
+            key = (f"testbed:{r['model']}", ts)
+            if r[col] == "":
+                assert key not in idx.index
+            else:
+                assert idx[key] == pytest.approx(float(r[col]) / 100)
+
+
+def test_testbed_families_and_baseline(mirror):
+    types = {r["model"]: r["type"] for r in _raw_rows(mirror, P.TESTBED_TYPES)}
+    df = P.testbed_results()
+    fam = df.drop_duplicates("model").set_index("name")["family"]
+    assert set(fam[fam == "clip-zeroshot"].index) == set(P.TESTBED_CLIP_ZEROSHOT)
+    assert all(types[m] == "MORE_DATA" for m in P.TESTBED_CLIP_ZEROSHOT)
+    others = fam.drop(list(P.TESTBED_CLIP_ZEROSHOT))
+    assert all(others[m] == types[m] for m in others.index)
+    base = P.testbed_baseline_models()
+    brute = sorted(f"testbed:{r['model']}" for r in _raw_rows(mirror, P.TESTBED_RESULTS)
+                   if types.get(r["model"]) == "STANDARD"
+                   and not any(s in r["model"] for s in ("aws", "batch64", "subsample")))
+    assert base == brute and len(base) > 50
+    assert not any("clip" in m for m in base)
