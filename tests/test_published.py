@@ -191,3 +191,81 @@ def test_testbed_families_and_baseline(mirror):
                    and not any(s in r["model"] for s in ("aws", "batch64", "subsample")))
     assert base == brute and len(base) > 50
     assert not any("clip" in m for m in base)
+
+
+# --------------------------------------------------------------------------- label maps
+
+
+def test_label_maps(mirror):
+    wn = P.imagenet_wnids()
+    assert len(wn) == 1000 and wn == sorted(wn) and len(set(wn)) == 1000
+    r, a = P.imagenet_r_wnids(), P.imagenet_a_wnids()
+    assert len(r) == len(a) == 200 and len(set(r) & set(a)) == 86
+    ri, ai = P.wnid_indices(r), P.wnid_indices(a)
+    assert ri == sorted(ri) and (min(ri), max(ri)) == (1, 988)
+    assert ai == sorted(ai) and (min(ai), max(ai)) == (6, 988)
+    with pytest.raises(KeyError):
+        P.wnid_indices(["n00000000"])
+    cats = P.mvh_16_categories()
+    assert len(cats) == 16 and list(cats) == sorted(cats)
+    assert sum(map(len, cats.values())) == 207
+    assert len(cats["dog"]) == 109 and cats["airplane"] == [404] and cats["knife"] == [499]
+    flat = [i for v in cats.values() for i in v]
+    assert len(set(flat)) == 207
+
+
+def test_objectnet_maps(mirror):
+    raw = json.loads((mirror / P.OBJECTNET_META / "objectnet_to_imagenet_1k.json").read_text())
+    labels = json.loads((mirror / P.OBJECTNET_META / "imagenet_to_labels.json").read_text())
+    m = P.objectnet_to_imagenet()
+    assert len(m) == 113 and sum(map(len, m.values())) == 125
+    for label, idx in m.items():
+        assert sorted(labels[str(i)] for i in idx) == sorted(raw[label].split("; "))
+    assert len(P.objectnet_folder_to_label()) == 313
+    assert len(P.objectnet_folder_to_imagenet()) == 113
+    assert len(P.imagenet_index_to_name()) == 1000
+
+
+# --------------------------------------------------------------------------- model-vs-human
+
+
+def test_cue_conflict_trials(mirror):
+    t = P.cue_conflict_trials()
+    per = t.groupby(["kind", "subject"]).size()
+    assert (per == 1280).all()
+    assert t[t["kind"] == "human"]["subject"].nunique() == 10
+    assert set(t[t["kind"] == "model"]["subject"]) == set(P.MVH_MODELS) and len(P.MVH_MODELS) == 15
+    assert len(t) == 10 * 1280 + 15 * 1280
+    assert (t.groupby("subject")["stimulus"].nunique() == 1280).all()
+    assert ((t["shape"] == t["texture"]).groupby(t["subject"]).sum() == 80).all()
+    cats = set(P.mvh_16_categories())
+    assert set(t["shape"]) == cats and set(t["texture"]) == cats
+    assert set(t["response"]) <= cats | {"na"}
+    # spot check against the raw files, parsed here independently
+    for fname, subj in [(P.MVH_HUMAN_FILE.format(3), "subject-03"), (P.MVH_MODEL_FILE.format("clip"), "clip")]:
+        rows = _raw_rows(mirror, fname)
+        got = t[t["subject"] == subj].set_index("trial")
+        for r in _sample(rows):
+            stim = r["imagename"].split("_")[-1]
+            g = got.loc[int(r["trial"])]
+            assert g["stimulus"] == stim and g["response"] == r["object_response"]
+            assert g["shape"] == r["category"] and stim.startswith(g["shape"])
+            assert stim.split("-")[1].removesuffix(".png").rstrip("0123456789") == g["texture"]
+
+
+def test_model_duplicates_are_identical():
+    t = P.cue_conflict_trials()
+    resp = t[t["kind"] == "model"].pivot(index="stimulus", columns="subject", values="response")
+    for a, b in P.MVH_DUPLICATES.items():
+        assert (resp[a] == resp[b]).all()
+
+
+def test_imagenet_val_decisions(mirror):
+    rows = _raw_rows(mirror, P.MVH_VAL_FILE.format("clip"))
+    acc = sum(r["object_response"] == r["category"] for r in rows) / len(rows)
+    v = P.imagenet_val_decisions("clip")
+    assert len(v) == 50000 and v["correct"].mean() == pytest.approx(acc) == pytest.approx(0.68344)
+    assert v["label_index"].notna().all() and v["response_index"].between(0, 999).all()
+    assert v["file_name"].is_unique
+    with pytest.raises(ValueError, match="mirrored"):
+        P.imagenet_val_decisions("resnet50")

@@ -337,3 +337,150 @@ def testbed_baseline_models() -> list[str]:
     present = set(_read_csv(TESTBED_RESULTS)["model"])
     return sorted(f"testbed:{m}" for m in std
                   if m in present and not any(s in m for s in TESTBED_EXCLUDE_SUBSTRINGS))
+
+
+# --------------------------------------------------------------------------- label maps
+
+LABEL_MAPS = "published/label-maps/"
+
+
+@lru_cache(maxsize=None)
+def _read_lines(name: str) -> tuple[str, ...]:
+    with open(fetch(name), encoding="utf-8") as fh:
+        return tuple(line.strip() for line in fh if line.strip())
+
+
+def imagenet_wnids() -> list[str]:
+    """The 1000 ImageNet-1k wnids in sorted order; position i is class index i (timm synsets file)."""
+    return list(_read_lines(LABEL_MAPS + "imagenet_wnids.txt"))
+
+
+def imagenet_r_wnids() -> list[str]:
+    """The 200 ImageNet-R wnids in 1k-index order (hendrycks/imagenet-r ``eval.py``)."""
+    return list(_read_lines(LABEL_MAPS + "imagenet_r_wnids.txt"))
+
+
+def imagenet_a_wnids() -> list[str]:
+    """The 200 ImageNet-A wnids in 1k-index order (hendrycks/natural-adv-examples)."""
+    return list(_read_lines(LABEL_MAPS + "imagenet_a_wnids.txt"))
+
+
+def wnid_indices(wnids: list[str]) -> list[int]:
+    """0-based ImageNet-1k indices of ``wnids`` (e.g. the 200 R/A columns to keep of 1000 logits)."""
+    index = {w: i for i, w in enumerate(imagenet_wnids())}
+    missing = [w for w in wnids if w not in index]
+    if missing:
+        raise KeyError(f"wnids not in ImageNet-1k ({LABEL_MAPS}imagenet_wnids.txt): {missing[:5]}")
+    return [index[w] for w in wnids]
+
+
+def mvh_16_categories() -> dict[str, list[int]]:
+    """model-vs-human's 16 categories -> ascending ImageNet indices (``HumanCategories``), alphabetical.
+
+    Use: a 16-way score is the MEAN softmax probability over a category's indices (PROTOCOLS item 7).
+    """
+    df = _read_csv(LABEL_MAPS + "model_vs_human_16_categories.csv")
+    return {c: sorted(g["imagenet_index"].astype(int)) for c, g in df.groupby("category", sort=True)}
+
+
+def imagenet_index_to_name() -> dict[int, str]:
+    """ImageNet index -> WordNet class name string (testbed ``imagenet_to_labels.json``); display only."""
+    raw = _read_json(OBJECTNET_META + "imagenet_to_labels.json")
+    return {int(k): v for k, v in raw.items()}
+
+
+def objectnet_folder_to_label() -> dict[str, str]:
+    """ObjectNet image folder -> ObjectNet class label (313 folders; testbed metadata)."""
+    return dict(_read_json(OBJECTNET_META + "folder_to_objectnet_label.json"))
+
+
+def objectnet_to_imagenet() -> dict[str, list[int]]:
+    """The 113 ObjectNet classes overlapping ImageNet -> their ImageNet indices (125 in total).
+
+    Source ``objectnet_to_imagenet_1k.json`` lists ImageNet class names joined by ``"; "``; they
+    are resolved to indices through ``imagenet_to_labels.json``, refusing ambiguous names.
+    """
+    names = imagenet_index_to_name()
+    by_name: dict[str, list[int]] = {}
+    for i, n in names.items():
+        by_name.setdefault(n, []).append(i)
+    out: dict[str, list[int]] = {}
+    for label, joined in _read_json(OBJECTNET_META + "objectnet_to_imagenet_1k.json").items():
+        idx = [by_name.get(n, []) for n in joined.split("; ")]
+        if any(len(i) != 1 for i in idx):
+            raise ValueError(f"objectnet_to_imagenet_1k.json: {label!r} -> {joined!r} has a missing or "
+                             f"ambiguous ImageNet name; fix the mapping by index")
+        out[label] = sorted(i[0] for i in idx)
+    return out
+
+
+def objectnet_folder_to_imagenet() -> dict[str, list[int]]:
+    """ObjectNet folder -> ImageNet indices, for the 113 overlapping classes' folders only."""
+    labels = objectnet_to_imagenet()
+    return {f: labels[lab] for f, lab in objectnet_folder_to_label().items() if lab in labels}
+
+
+# --------------------------------------------------------------------------- model-vs-human
+
+MVH_HUMAN_FILE = "model-vs-human/raw-data/cue-conflict/cue-conflict_subject-{:02d}_session_1.csv"
+MVH_MODEL_FILE = "model-vs-human/kayburns/raw-data/cue-conflict/cue-conflict_{}_session-1.csv"
+MVH_VAL_FILE = "model-vs-human/kayburns/raw-data/imagenet_validation/imagenet_validation_{}_session-1.csv"
+MVH_HUMANS: tuple[str, ...] = tuple(f"subject-{i:02d}" for i in range(1, 11))
+
+#: The 15 kayburns/model-vs-human models with cue-conflict decisions. ``clip`` there is OpenAI
+#: CLIP **ViT-B/16** (fork commit 78a3a47), unlike upstream model-vs-human and ImageNet-X (ViT-B/32).
+MVH_MODELS: tuple[str, ...] = (
+    "clip", "deit-insup", "deit-sinsup", "resnet50", "resnet50-sup", "resnet50-insup", "resnet50-dino",
+    "resnet50-moco", "vit-dino", "vits-dino", "vits-dinov2", "vits-moco", "vitb-moco", "vits-sup",
+    "vits-sinsup",
+)
+
+#: kayburns models whose decisions are identical to another listed model (README-tables.md).
+MVH_DUPLICATES: dict[str, str] = {
+    "deit-insup": "vits-sup", "deit-sinsup": "vits-sinsup", "resnet50": "resnet50-sup",
+    "vit-dino": "vits-dino",
+}
+
+_STIMULUS = re.compile(r"^([a-z]+)\d+-([a-z]+)\d+\.png$")
+
+
+def _trials(name: str, subject: str, kind: str) -> pd.DataFrame:
+    raw = _read_csv(name)
+    stim = raw["imagename"].str.rsplit("_", n=1).str[-1]
+    parts = stim.str.extract(_STIMULUS)
+    if parts.isna().any().any():
+        raise ValueError(f"{name}: unparsable stimulus names, e.g. {stim[parts[0].isna()].iloc[0]!r}")
+    return pd.DataFrame({
+        "model": f"mvh:{subject}", "subject": subject, "kind": kind, "trial": raw["trial"],
+        "stimulus": stim, "shape": parts[0], "texture": parts[1],
+        "response": raw["object_response"], "rt": raw["rt"],
+    })
+
+
+def cue_conflict_trials(include_models: bool = True) -> pd.DataFrame:
+    """Cue-conflict decisions: 10 humans (bethgelab) + 15 models (kayburns fork), 1280 trials each.
+
+    Columns: model (``mvh:<subject>``), subject, kind (``human``/``model``), trial, stimulus
+    (bare ``<shape><i>-<texture><j>.png``), shape, texture (parsed from it), response (16-class
+    label), rt (humans only). Trials with shape == texture are kept; drop them for shape bias.
+    """
+    frames = [_trials(MVH_HUMAN_FILE.format(i + 1), s, "human") for i, s in enumerate(MVH_HUMANS)]
+    if include_models:
+        frames += [_trials(MVH_MODEL_FILE.format(m), m, "model") for m in MVH_MODELS]
+    return pd.concat(frames, ignore_index=True)
+
+
+def imagenet_val_decisions(model: str = "clip") -> pd.DataFrame:
+    """Top-1 ImageNet-val decisions of a kayburns model-vs-human model (only ``clip`` = ViT-B/16 is
+    mirrored): file_name, label / response (wnids), label_index / response_index, correct."""
+    name = MVH_VAL_FILE.format(model)
+    if model != "clip":
+        raise ValueError(f"only imagenet_validation_clip_session-1.csv is mirrored, not {name}")
+    raw = _read_csv(name)
+    index = {w: i for i, w in enumerate(imagenet_wnids())}
+    return pd.DataFrame({
+        "model": f"mvh:{model}", "file_name": raw["imagename"], "label": raw["category"],
+        "response": raw["object_response"], "label_index": raw["category"].map(index),
+        "response_index": raw["object_response"].map(index),
+        "correct": raw["category"] == raw["object_response"],
+    })
