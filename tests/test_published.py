@@ -269,3 +269,79 @@ def test_imagenet_val_decisions(mirror):
     assert v["file_name"].is_unique
     with pytest.raises(ValueError, match="mirrored"):
         P.imagenet_val_decisions("resnet50")
+
+
+# --------------------------------------------------------------------------- ImageNet-X
+
+IMAGENETX_ROWS = {"imagenet_testbed": 335, "modelvshuman": 54, "crop": 1272, "colorjitter": 664,
+                  "gaussian_blur": 161, "base": 4}
+
+
+@pytest.mark.parametrize("group", sorted(IMAGENETX_ROWS))
+def test_imagenetx_group_counts(mirror, group):
+    df = P.imagenetx_factor_accuracies(group)
+    assert df["model"].nunique() == IMAGENETX_ROWS[group]
+    assert len(df) == 16 * IMAGENETX_ROWS[group]
+    assert df["accuracy"].between(0, 1).all()
+    # worst_factor is the min over the 16 factors
+    per = df.groupby("model").agg(worst=("accuracy", "min"), pub=("worst_factor", "first"))
+    assert np.allclose(per["worst"], per["pub"])
+
+
+def test_imagenetx_constants_and_spot_check(mirror):
+    import imagenet_x
+
+    assert list(P.IMAGENETX_FACTORS) == list(imagenet_x.FACTORS)
+    assert list(P._IMAGENETX_METACLASSES) == [m for m in imagenet_x.METACLASSES if m != "other"]
+    assert set(P.PAPER_FACTORS) <= set(P.IMAGENETX_FACTORS) and len(P.PAPER_FACTORS) == 10
+    name = P.IMAGENETX_RESULTS.format(group="modelvshuman", suffix="")
+    rows = _raw_rows(mirror, name)
+    assert list(rows[0])[1:17] == list(P.IMAGENETX_FACTORS)
+    df = P.imagenetx_factor_accuracies("modelvshuman").set_index(["name", "factor"])
+    for r in _sample(rows):
+        for f in ("pose", "texture", "multiple_objects"):
+            assert df.loc[(r["model"], f), "accuracy"] == pytest.approx(float(r[f]))
+        assert df.loc[(r["model"], "pose"), "average"] == pytest.approx(float(r["average"]))
+    fam = df.reset_index().drop_duplicates("name").set_index("name")["family"]
+    assert set(fam[fam == "clip-zeroshot"].index) == {"clip", "clipRN50"}
+    tb = P.imagenetx_factor_accuracies("imagenet_testbed").drop_duplicates("name")
+    assert set(tb.loc[tb["family"] == "clip-zeroshot", "name"]) == set(P.TESTBED_CLIP_ZEROSHOT)
+    meta = P.imagenetx_factor_accuracies("base", metaclass=True)
+    assert meta["metaclass"].nunique() == 17 and "worst_100_classes" not in meta
+    with pytest.raises(ValueError, match="crop"):
+        P.imagenetx_factor_accuracies("crop", metaclass=True)
+    with pytest.raises(ValueError, match="group"):
+        P.imagenetx_factor_accuracies("nope")
+
+
+def test_imagenetx_annotations_match_package_loader():
+    import imagenet_x
+
+    ref = imagenet_x.load_annotations().set_index("file_name").sort_index()
+    ours = P.imagenetx_annotations().set_index("file_name").sort_index()
+    assert ours.index.is_unique and ours.index.equals(ref.index) and len(ours) == 46110
+    assert (ours["label"] == ref["class"]).all()
+    assert (ours["metaclass"] == ref["metaclass"]).all()
+    for f in P.IMAGENETX_FACTORS:
+        assert (ours[f] == ref[f].astype(bool)).all()
+    jsonl = P._imagenetx_annotation_dir() / "imagenet_x_val_top_factor.jsonl"
+    n_lines = sum(1 for line in jsonl.open() if line.strip())
+    assert len(P.imagenetx_annotations(filter_prototypes=False)) == n_lines == 48868
+    long = P.imagenetx_annotations(long=True)
+    assert len(long) == int(ours[list(P.IMAGENETX_FACTORS)].to_numpy().sum())
+
+
+def test_imagenetx_predictions_reaggregate_to_published(mirror):
+    """Per-image predictions x annotations reproduce the published base-group factor accuracies."""
+    ann = P.imagenetx_annotations()
+    pub = P.imagenetx_factor_accuracies("base").set_index(["name", "factor"])
+    for name in P.IMAGENETX_PREDICTION_MODELS:
+        pred = P.imagenetx_predictions(name)
+        assert len(pred) == 50000 and pred["file_name"].is_unique
+        m = ann.merge(pred, on="file_name")
+        assert (m["label_x"] == m["label_y"]).all()
+        for f in P.IMAGENETX_FACTORS:
+            assert m.loc[m[f], "correct"].mean() == pytest.approx(pub.loc[(name, f), "accuracy"], abs=1e-12)
+        assert m["correct"].mean() == pytest.approx(pub.loc[(name, "pose"), "average"], abs=1e-12)
+    with pytest.raises(ValueError, match="mirrored"):
+        P.imagenetx_predictions("CLIP")
