@@ -235,6 +235,8 @@ def test_er_table_rejects_unknown_baseline_and_percent() -> None:
         R.er_table(acc, {"imagenet-v2": "imagenet"}, base + ["missing-model"], n_boot=5)
     with pytest.raises(ValueError, match="percent"):
         R.er_table(acc * 100, {"imagenet-v2": "imagenet"}, base, n_boot=5)
+    with pytest.raises(ValueError, match="shift 'imagenet-r'"):
+        R.er_table(acc, {"imagenet-r": "imagenet-r-classes"}, ["m0", "nor"], n_boot=5)
 
 
 def test_wide_accuracies_pivots_and_rejects_duplicates() -> None:

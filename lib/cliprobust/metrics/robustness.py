@@ -339,7 +339,10 @@ def _shift_rows(acc: pd.DataFrame, ood_col: str, id_col: str, base: np.ndarray, 
     """ER rows of every model with both accuracies for one shift."""
     have = acc[[id_col, ood_col]].notna().all(axis=1).to_numpy()
     x, y = acc[id_col].to_numpy(float), acc[ood_col].to_numpy(float)
-    fit = fit_baseline(x[base & have], y[base & have], transform)
+    try:
+        fit = fit_baseline(x[base & have], y[base & have], transform)
+    except ValueError as err:
+        raise ValueError(f"shift {ood_col!r} (ID column {id_col!r}): {err}") from err
     slopes, intercepts = bootstrap_lines(x[base & have], y[base & have], transform, n_boot, seed)
     low, high = _percentile_ci(_er_draws(slopes, intercepts, transform, _fractions(x[have], id_col),
                                          _fractions(y[have], ood_col)), level)
