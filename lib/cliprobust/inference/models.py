@@ -1,0 +1,236 @@
+"""One model loader, two small adapters (open_clip, timm), and the cheap model-side cache key.
+
+:func:`load_model` returns a :class:`LoadedModel` for a zoo entry: the network, its own
+preprocessing (PROTOCOLS.md item 6: per model, never one transform for all), and for CLIP a
+tokenizer. :func:`weights_id` and :func:`preprocess_config` are computed *without* building the
+network or touching weights, so the cache can decide "already done" without loading anything;
+:func:`load_model` checks that the model it built really uses that preprocessing.
+
+Also registers the tiny open_clip architecture ``cliprobust-tiny`` (random-init pipeline tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import open_clip
+import timm
+import torch
+import torch.nn.functional as F
+from timm.data import create_transform, resolve_data_config
+
+# --------------------------------------------------------------------------- tiny open_clip config
+
+TINY_ARCH = "cliprobust-tiny"
+#: A 2-layer ViT image tower (64 px, 16 px patches) and a 2-layer causal text tower with the
+#: standard CLIP BPE vocabulary, joint embedding 32: builds in milliseconds, for engine tests.
+TINY_CONFIG: dict[str, Any] = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "head_width": 32, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+def register_tiny_config() -> None:
+    """Make ``open_clip.create_model("cliprobust-tiny")`` work (idempotent)."""
+    if TINY_ARCH in open_clip.list_models():
+        return
+    folder = Path(tempfile.gettempdir()) / f"cliprobust-open_clip-configs-{os.getuid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{TINY_ARCH}.json"
+    text = json.dumps(TINY_CONFIG, indent=2, sort_keys=True)
+    if not path.is_file() or path.read_text() != text:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    open_clip.add_model_config(path)
+
+
+register_tiny_config()
+
+# --------------------------------------------------------------------------- entries
+
+
+class EntryLike(Protocol):
+    """What the loader needs of a ``cliprobust.zoo.ModelEntry``."""
+
+    id: str
+    source: str  # "open_clip" | "timm"
+    arch: str
+    pretrained: str | None  # None = random init
+
+
+@dataclass(frozen=True)
+class AdHocEntry:
+    """A model not in the zoo, parsed from its id (see :func:`parse_model_id`)."""
+
+    id: str
+    source: str
+    arch: str
+    pretrained: str | None
+    group: str = "ad-hoc"
+
+
+def parse_model_id(model_id: str) -> AdHocEntry:
+    """``open_clip:<arch>/<tag>`` or ``timm:<name.tag>``; a trailing ``/none`` means random init.
+
+    >>> parse_model_id("open_clip:ViT-B-32/none").pretrained is None
+    True
+    """
+    source, _, rest = model_id.partition(":")
+    if source == "open_clip" and "/" in rest:
+        arch, tag = rest.split("/", 1)
+        return AdHocEntry(model_id, source, arch, None if tag == "none" else tag)
+    if source == "timm" and rest:
+        name, _, tag = rest.partition("/")
+        if tag not in ("", "none"):
+            raise ValueError(f"timm id {model_id!r}: only '/none' (random init) may follow the name")
+        return AdHocEntry(model_id, source, name, None if tag == "none" else name.partition(".")[2] or "default")
+    raise ValueError(f"cannot parse model id {model_id!r}: expected 'open_clip:<arch>/<tag|none>' or "
+                     f"'timm:<name.tag>[/none]'")
+
+
+def resolve_entry(model: str | EntryLike) -> EntryLike:
+    """A zoo entry for ``model`` (an id or an entry): the zoo first, else :func:`parse_model_id`."""
+    if not isinstance(model, str):
+        return model
+    try:
+        from .. import zoo
+    except ImportError:
+        return parse_model_id(model)
+    try:
+        return zoo.get(model)
+    except KeyError:
+        return parse_model_id(model)
+
+
+def is_clip(entry: EntryLike) -> bool:
+    """True for open_clip image-text models (zero-shot heads, cached image features)."""
+    return entry.source == "open_clip"
+
+
+def _timm_name(entry: EntryLike) -> str:
+    if entry.pretrained not in (None, "default") and "." not in entry.arch:
+        return f"{entry.arch}.{entry.pretrained}"
+    return entry.arch
+
+
+def weights_id(entry: EntryLike, seed: int = 0) -> str:
+    """Identity of the weights: source + architecture + tag (+ pinned file), or the init seed."""
+    if entry.pretrained is None:
+        return f"{entry.source}:{entry.arch}/random-init:seed={seed}"
+    if is_clip(entry):
+        cfg = open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}
+        origin = cfg.get("hf_hub") or cfg.get("url") or entry.pretrained
+        return f"open_clip:{entry.arch}/{entry.pretrained}@{origin}"
+    return f"timm:{_timm_name(entry)}"
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, sort_keys=True, default=list))
+
+
+def preprocess_config(entry: EntryLike) -> dict[str, Any]:
+    """The model's own evaluation preprocessing, resolved from configs only (no weights, no network).
+
+    timm: ``resolve_data_config(pretrained_cfg)`` (input_size, interpolation, mean, std, crop_pct,
+    crop_mode). open_clip: its ``PreprocessCfg`` defaults, overlaid with the pretrained tag's
+    config, size = the vision tower's image size -- the merge ``create_model`` performs.
+    """
+    if is_clip(entry):
+        model_cfg = open_clip.get_model_config(entry.arch)
+        if model_cfg is None:
+            raise KeyError(f"open_clip has no architecture {entry.arch!r} (entry {entry.id})")
+        cfg = asdict(open_clip.transform.PreprocessCfg())
+        if entry.pretrained:
+            tag_cfg = open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}
+            cfg = open_clip.transform.merge_preprocess_dict(cfg, tag_cfg)
+        size = model_cfg["vision_cfg"].get("image_size", cfg["size"])
+        cfg["size"] = list(size) if isinstance(size, (list, tuple)) else [size, size]
+        return {"library": "open_clip", **_jsonable(cfg)}
+    pretrained_cfg = timm.models.get_pretrained_cfg(_timm_name(entry))
+    if pretrained_cfg is None:
+        raise KeyError(f"timm has no pretrained config for {_timm_name(entry)!r} (entry {entry.id})")
+    data_cfg = resolve_data_config({}, pretrained_cfg=pretrained_cfg.to_dict())
+    return {"library": "timm", **_jsonable(data_cfg)}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network ready for inference, with its preprocessing (and tokenizer for CLIP)."""
+
+    entry: EntryLike
+    model: torch.nn.Module
+    preprocess: Callable[[Any], torch.Tensor]
+    preprocess_config: dict[str, Any]
+    tokenizer: Callable[[list[str]], torch.Tensor] | None
+    device: torch.device
+
+    @property
+    def is_clip(self) -> bool:
+        """True for CLIP (open_clip) models."""
+        return self.tokenizer is not None
+
+    def encode_images(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(features, logits): CLIP -> unnormalized image embeddings, no logits; timm ->
+        pre-logits features and the classifier's logits."""
+        if self.is_clip:
+            return self.model.encode_image(x), None
+        trunk = self.model.forward_features(x)
+        return self.model.forward_head(trunk, pre_logits=True), self.model.forward_head(trunk)
+
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        """L2-normalized text embeddings (n, D) of raw strings (CLIP only)."""
+        if self.tokenizer is None:
+            raise TypeError(f"{self.entry.id} is not a CLIP model: it has no text encoder")
+        tokens = self.tokenizer(texts).to(self.device)
+        return F.normalize(self.model.encode_text(tokens).float(), dim=-1)
+
+    def logit_scale(self) -> tuple[float | None, float | None]:
+        """(exp(logit_scale), logit_bias) learned by a CLIP model; (None, None) for classifiers."""
+        if not self.is_clip:
+            return None, None
+        bias = getattr(self.model, "logit_bias", None)
+        return float(self.model.logit_scale.exp()), (None if bias is None else float(bias))
+
+
+def _load_open_clip(entry: EntryLike, device: torch.device) -> LoadedModel:
+    model, _, preprocess = open_clip.create_model_and_transforms(entry.arch, pretrained=entry.pretrained)
+    tokenizer = open_clip.get_tokenizer(entry.arch)
+    cfg = preprocess_config(entry)
+    actual = {"library": "open_clip", **_jsonable(model.visual.preprocess_cfg)}
+    actual["size"] = list(actual["size"]) if isinstance(actual["size"], list) else [actual["size"]] * 2
+    if actual != cfg:
+        raise RuntimeError(f"{entry.id}: open_clip built preprocessing {actual}, but the cache key was "
+                           f"resolved as {cfg}; update cliprobust.inference.models.preprocess_config")
+    return LoadedModel(entry, model.to(device).eval(), preprocess, cfg, tokenizer, device)
+
+
+def _load_timm(entry: EntryLike, device: torch.device) -> LoadedModel:
+    model = timm.create_model(_timm_name(entry), pretrained=entry.pretrained is not None)
+    data_cfg = resolve_data_config({}, model=model)
+    cfg = preprocess_config(entry)
+    if {"library": "timm", **_jsonable(data_cfg)} != cfg:
+        raise RuntimeError(f"{entry.id}: timm resolved {data_cfg} from the model, but {cfg} from its config")
+    return LoadedModel(entry, model.to(device).eval(), create_transform(**data_cfg), cfg, None, device)
+
+
+def load_model(entry: str | EntryLike, device: str | torch.device = "cpu", seed: int = 0) -> LoadedModel:
+    """Build ``entry`` on ``device`` in eval mode; random-init entries are seeded with ``seed``."""
+    entry = resolve_entry(entry)
+    torch.manual_seed(seed)
+    device = torch.device(device)
+    if entry.source == "open_clip":
+        return _load_open_clip(entry, device)
+    if entry.source == "timm":
+        return _load_timm(entry, device)
+    raise ValueError(f"{entry.id}: unknown source {entry.source!r} (expected 'open_clip' or 'timm')")
