@@ -345,3 +345,62 @@ def test_imagenetx_predictions_reaggregate_to_published(mirror):
         assert m["correct"].mean() == pytest.approx(pub.loc[(name, "pose"), "average"], abs=1e-12)
     with pytest.raises(ValueError, match="mirrored"):
         P.imagenetx_predictions("CLIP")
+
+
+# --------------------------------------------------------------------------- scaling laws, CLIP_benchmark
+
+
+def test_scaling_laws(mirror):
+    rows = _raw_rows(mirror, P.SCALING_RESULTS)
+    assert len(rows) == 1312
+    df = P.scaling_laws_results()
+    assert df["model"].nunique() == 32
+    assert (df.groupby("model")["test_set"].nunique() == 6).all()
+    assert set(df["test_set"]) == {"imagenet", *P.SHIFTS}
+    openai = df[df["pretrained"] == "openai"]
+    assert sorted(openai["arch"].unique()) == ["ViT-B-16", "ViT-B-32", "ViT-L-14"]
+    assert (openai["pretrain_data"] == "WIT-400M").all()
+    assert df.loc[df["pretrained"] != "openai", "model"].nunique() == 29 == len(P.scaling_laws_models())
+    assert df["pretrain_data"].notna().all()
+    idx = df.set_index(["model", "test_set"])["top1"]
+    for r in _sample([r for r in rows if r["downstream_dataset"] in P.CLIP_BENCHMARK_TEST_SETS], k=25):
+        key = (f"scaling:{r['arch']}/{r['name']}", P.CLIP_BENCHMARK_TEST_SETS[r["downstream_dataset"]])
+        assert idx[key] == pytest.approx(float(r["acc1"]))
+    every = P.scaling_laws_results(all_datasets=True)
+    n_cls = sum(r["task"] == "zeroshot_classification" for r in rows)
+    assert len(every) == n_cls and "imagenet_robustness" in set(every["test_set"])
+
+
+def test_clip_benchmark(mirror):
+    b = P.clip_benchmark_results("benchmark")
+    assert b["model"].nunique() == 13 and len(b) == 13 * 6
+    assert len(_raw_rows(mirror, P.CLIP_BENCHMARK_FILES["benchmark"])) == 507
+    # the benchmark's open_clip pairs agree with pretrain_data_from_tag and join to open_clip ids
+    oc = set(P.open_clip_results(dedupe_quickgelu=False)["model"])
+    assert b["open_clip_id"].notna().all() and set(b["open_clip_id"]) <= oc
+    probe_rows = _raw_rows(mirror, P.CLIP_BENCHMARK_FILES["probe"])
+    p = P.clip_benchmark_results("probe")
+    assert p["model"].nunique() == 34 == len({r["model_fullname"] for r in probe_rows})
+    assert (p.groupby("model").size() == 6).all() and p["pretrain_data"].notna().all()
+    assert set(p["open_clip_id"].dropna()) <= oc
+    idx = p.set_index(["model", "test_set"])["top1"]
+    for r in _sample([r for r in probe_rows if r["downstream_dataset"] in P.CLIP_BENCHMARK_TEST_SETS], k=25):
+        arch, tag = r["model_fullname"].split(" ", 1)
+        key = (f"clip_benchmark:{arch}/{tag}", P.CLIP_BENCHMARK_TEST_SETS[r["downstream_dataset"]])
+        assert idx[key] == pytest.approx(float(r["acc1"]))
+    assert len(P.clip_benchmark_results("probe", all_datasets=True)) == sum(
+        r["task"] == "zeroshot_classification" for r in probe_rows)
+    with pytest.raises(ValueError):
+        P.clip_benchmark_results("nope")
+    assert len(P.clip_benchmark_templates()["imagenet1k"]) == 80
+    assert len(P.clip_benchmark_classnames()["imagenet1k"]) == 1000
+    assert len(P.clip_benchmark_dataset_types()) == 41
+
+
+def test_same_models_agree_across_sources():
+    """OpenAI ViT-B-32 ImageNet zero-shot: open_clip, scaling-laws and CLIP_benchmark tables agree."""
+    oc = P.open_clip_results().set_index(["model", "test_set"])["top1"]
+    sc = P.scaling_laws_results().set_index(["open_clip_id", "test_set"])["top1"].dropna()
+    common = [k for k in sc.index if k in oc.index]
+    assert len(common) >= 12
+    assert np.allclose([oc[k] for k in common], [sc[k] for k in common], atol=0.01)

@@ -622,3 +622,108 @@ def imagenetx_annotations(which_factor: str = "top", partition: str = "val",
         return wide_df
     out = wide_df.melt(id_vars=["file_name", "label", "metaclass"], var_name="factor", value_name="set")
     return out[out["set"]].drop(columns="set").sort_values(["file_name", "factor"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- LAION scaling laws, CLIP_benchmark
+
+SCALING_RESULTS = "published/scaling-laws-openclip/zeroshot_results.csv"
+SCALING_MODELS = "published/scaling-laws-openclip/trained_models_info.csv"
+CLIP_BENCHMARK_FILES: dict[str, str] = {
+    "benchmark": "published/clip_benchmark/benchmark/benchmark.csv",
+    "probe": "published/clip_benchmark/probe_benchmark/openclip_results.csv",
+}
+CLIP_BENCHMARK_DIR = "published/clip_benchmark/"
+
+#: CLIP_benchmark / scaling-laws dataset names -> canonical test sets.
+CLIP_BENCHMARK_TEST_SETS: dict[str, str] = {
+    "imagenet1k": "imagenet", "imagenetv2": "imagenet-v2", "imagenet-r": "imagenet-r",
+    "imagenet_sketch": "imagenet-sketch", "objectnet": "objectnet", "imagenet-a": "imagenet-a",
+    "imagenet-o": "imagenet-o",
+}
+
+#: ``upstream_dataset`` values of the scaling-laws tables -> the names of :func:`pretrain_data_from_tag`.
+UPSTREAM_DATA: dict[str, str] = {
+    "CLIP-WIT": "WIT-400M", "LAION-80M": "LAION-80M", "LAION-400M": "LAION-400M", "LAION-2B": "LAION-2B",
+}
+
+
+def _zeroshot_long(raw: pd.DataFrame, all_datasets: bool) -> pd.DataFrame:
+    """Shared tidy step for the CLIP_benchmark-schema tables (acc1/acc5 already fractions)."""
+    raw = raw[raw["task"] == "zeroshot_classification"]
+    if not all_datasets:
+        raw = raw[raw["dataset"].isin(list(CLIP_BENCHMARK_TEST_SETS))]
+    df = raw.rename(columns={"acc1": "top1", "acc5": "top5"}).copy()
+    df["test_set"] = df["dataset"].map(lambda d: CLIP_BENCHMARK_TEST_SETS.get(d, d))
+    df["family"] = "clip-zeroshot"
+    df["open_clip_id"] = np.where(df["pretrained"].str.endswith(".pt"), None,
+                                  "open_clip:" + df["arch"] + "/" + df["pretrained"])
+    return df
+
+
+def scaling_laws_results(all_datasets: bool = False) -> pd.DataFrame:
+    """LAION scaling-laws zero-shot results (Cherti et al. 2023; ``zeroshot_results.csv``), long.
+
+    32 models: 29 LAION checkpoints (80M/400M/2B data x 3B/13B/34B samples seen) + OpenAI
+    ViT-B-32/B-16/L-14. ``model`` = ``scaling:<arch>/<name>`` (name = checkpoint file or
+    ``openai``); extra columns arch, pretrained, pretrain_data, samples_seen, gmacs,
+    mean_per_class_recall, open_clip_id (for the openai rows). ``all_datasets=True`` keeps the
+    other classification sets and aggregates (``imagenet_robustness``, ``vtab``) by source name.
+    """
+    raw = _read_csv(SCALING_RESULTS).rename(columns={"name": "pretrained", "downstream_dataset": "dataset"})
+    df = _zeroshot_long(raw, all_datasets)
+    df["model"] = "scaling:" + df["arch"] + "/" + df["pretrained"]
+    df["pretrain_data"] = df["upstream_dataset"].map(UPSTREAM_DATA)
+    cols = ["model", "family", "test_set", "top1", "top5", "arch", "pretrained", "pretrain_data",
+            "samples_seen", "gmacs", "mean_per_class_recall", "open_clip_id"]
+    return df[cols].reset_index(drop=True)
+
+
+def scaling_laws_models() -> pd.DataFrame:
+    """``trained_models_info.csv``: the 29 LAION checkpoints' training hyper-parameters."""
+    return _read_csv(SCALING_MODELS)
+
+
+def clip_benchmark_results(table: str = "benchmark", all_datasets: bool = False) -> pd.DataFrame:
+    """CLIP_benchmark zero-shot classification results, long (acc1 -> ``top1``, fractions).
+
+    ``table="benchmark"``: ``benchmark/benchmark.csv``, 13 OpenCLIP/OpenAI models x 39 sets.
+    ``table="probe"``: ``probe_benchmark/openclip_results.csv``, 34 models (open_clip tags and
+    scaling-laws checkpoints; zero-shot despite the folder name). ``model`` =
+    ``clip_benchmark:<arch>/<pretrained>``; ``open_clip_id`` joins to :func:`open_clip_results`.
+    """
+    if table not in CLIP_BENCHMARK_FILES:
+        raise ValueError(f"table must be one of {list(CLIP_BENCHMARK_FILES)}, got {table!r}")
+    raw = _read_csv(CLIP_BENCHMARK_FILES[table])
+    if table == "benchmark":
+        raw = raw.rename(columns={"model": "arch"})
+    else:
+        split = raw["model_fullname"].str.split(" ", n=1)
+        # model_fullname = "<open_clip arch> <tag>"; its arch column drops "-240"/"-quickgelu".
+        raw = raw.assign(arch=split.str[0], pretrained=split.str[1])
+        raw = raw.rename(columns={"downstream_dataset": "dataset"})
+    df = _zeroshot_long(raw, all_datasets)
+    df["model"] = "clip_benchmark:" + df["arch"] + "/" + df["pretrained"]
+    tag_data = df["pretrained"].map(pretrain_data_from_tag)
+    if "upstream_dataset" in df:
+        tag_data = df["upstream_dataset"].map(UPSTREAM_DATA)
+    df["pretrain_data"] = tag_data
+    cols = ["model", "family", "test_set", "top1", "top5", "arch", "pretrained", "pretrain_data",
+            "mean_per_class_recall", "open_clip_id"]
+    return df[cols].reset_index(drop=True)
+
+
+def clip_benchmark_dataset_types() -> dict[str, str]:
+    """CLIP_benchmark dataset -> type (natural, specialized, structured, retrieval)."""
+    df = _read_csv(CLIP_BENCHMARK_DIR + "benchmark/dataset_type.csv")
+    return dict(zip(df["dataset"], df["type"]))
+
+
+def clip_benchmark_classnames() -> dict[str, list[str]]:
+    """CLIP_benchmark ``en_classnames.json``: dataset -> class names (1000 for ``imagenet1k``)."""
+    return {k: list(v) for k, v in _read_json(CLIP_BENCHMARK_DIR + "datasets/en_classnames.json").items()}
+
+
+def clip_benchmark_templates() -> dict[str, list[str]]:
+    """CLIP_benchmark prompt templates per dataset (80 for ``imagenet1k``; ``{c}`` = class name)."""
+    raw = _read_json(CLIP_BENCHMARK_DIR + "datasets/en_zeroshot_classification_templates.json")
+    return {k: list(v) for k, v in raw.items()}
