@@ -404,3 +404,77 @@ def test_same_models_agree_across_sources():
     common = [k for k in sc.index if k in oc.index]
     assert len(common) >= 12
     assert np.allclose([oc[k] for k in common], [sc[k] for k in common], atol=0.01)
+
+
+# --------------------------------------------------------------------------- OOD detection / calibration literature
+
+
+@pytest.mark.parametrize("setting", ["ood", "fsood"])
+def test_openood(mirror, setting):
+    rows = _raw_rows(mirror, P.OPENOOD_FILES[setting])
+    df = P.openood_results(setting)
+    assert len(df) == len(rows) and df["model"].is_unique
+    # README-tables.md: Arch counts ResNet50 42, Swin-T 17, ViT-B/16 16, RegNet_Y_16GF 1
+    assert df["arch"].value_counts().to_dict() == {"ResNet50": 42, "Swin-T": 17, "ViT-B/16": 16, "RegNet_Y_16GF": 1}
+    assert not df["arch"].str.contains("CLIP", case=False).any()
+    for r, (_, g) in zip(rows, df.iterrows()):
+        assert g["near_ood_auroc"] == pytest.approx(float(r["Near-OOD_AUROC"]) / 100)
+        if r["ID_Accuracy"] == "/":
+            assert np.isnan(g["id_top1"])
+        else:
+            assert g["id_top1"] == pytest.approx(float(r["ID_Accuracy"]) / 100)
+    assert df[["near_ood_auroc", "far_ood_auroc"]].stack().between(0, 1).all()
+    assert len(P.openood_papers()) > 40
+
+
+def test_cood(mirror):
+    df = P.cood_results()
+    assert len(df) == 20328 and df["model"].nunique() == 706
+    per_fn = df.groupby("confidence")["model"].nunique().to_dict()
+    assert per_fn == {"softmax": 539, "max_logit": 677, "entropy": 536,
+                      "odin_temperature-2_noise_mag-1e-05": 65, "mcd_entropy": 31}
+    fam = df.drop_duplicates("model").set_index("name")["family"]
+    assert set(fam[fam == "clip-zeroshot"].index) == set(P.COOD_CLIP_ZEROSHOT)
+    assert (fam == "clip-lp").sum() == 7 and (fam != "imagenet").sum() == 16
+    assert (df.groupby(["model", "confidence"]).size() == 11).all()
+    assert df[["ood_auroc", "id_top1", "id_auroc"]].stack().between(0, 1).all()
+    rows = _raw_rows(mirror, P.COOD_RESULTS)
+    idx = df.set_index(["name", "confidence", "severity"])
+    for r in _sample(rows, k=25):
+        g = idx.loc[(r["model name"], r["confidence function"], int(r["severity level"]))]
+        assert g["ood_auroc"] == pytest.approx(float(r["ood-auroc"]))
+        assert g["id_top1"] == pytest.approx(float(r["id-acc"]))
+
+
+def test_ninco(mirror):
+    df = P.ninco_results()
+    assert len(df) == 24992 and df["model"].nunique() == 31
+    fam = df.drop_duplicates("name").set_index("name")["family"]
+    assert (fam == "imagenet").sum() == 25 and set(fam[fam == "clip-ft"].index) == set(P.NINCO_CLIP_FT)
+    clip = df[df["family"] == "clip-zeroshot"]
+    assert set(clip["method"]) == {"mcm-clip", "cosine-clip"} and clip["name"].nunique() == 2
+    others = df[df["family"] != "clip-zeroshot"]
+    assert (others.groupby("name")["method"].nunique() == 12).all()
+    kinds = df.drop_duplicates("dataset")["dataset_kind"].value_counts().to_dict()
+    assert kinds == {"ninco": 46, "unit_test": 17, "popular": 8} and df["dataset"].nunique() == 71
+    pop = df[df["dataset_kind"] == "popular"].drop_duplicates("dataset")
+    assert sorted(pop.groupby("popular")["variant"].apply(sorted).tolist()) == [["full", "ood"]] * 4
+    assert df[["auroc", "fpr95", "id_top1"]].stack().between(0, 1).all()
+    rows = _raw_rows(mirror, P.NINCO_RESULTS)
+    idx = df.set_index(["name", "method", "dataset"])
+    for r in _sample(rows, k=25):
+        g = idx.loc[(r["model"], r["method"], r["dataset"])]
+        assert g["auroc"] == pytest.approx(float(r["auroc"])) and g["fpr95"] == pytest.approx(float(r["fpr"]))
+
+
+def test_uncertainty_baselines(mirror):
+    rows = _raw_rows(mirror, P.UB_RESULTS)
+    df = P.uncertainty_baselines_results()
+    assert len(df) == len(rows) == 177
+    assert df.loc[df["arch"] == "ResNet-50", "method"].nunique() == 17
+    assert set(df["metric"]) == {"top1", "nll", "ece", "mce", "pm_k_acc"}
+    assert df.loc[df["metric"] != "nll", "value"].between(0, 1).all()
+    assert {"imagenet", "imagenet-v2", "imagenet-a", "objectnet"} <= set(df["test_set"])
+    for r, (_, g) in zip(rows, df.iterrows()):
+        scale = 100.0 if r["metric"].endswith("_pct") else 1.0
+        assert g["value"] == pytest.approx(float(r["value"]) / scale)
