@@ -478,3 +478,26 @@ def test_uncertainty_baselines(mirror):
     for r, (_, g) in zip(rows, df.iterrows()):
         scale = 100.0 if r["metric"].endswith("_pct") else 1.0
         assert g["value"] == pytest.approx(float(r["value"]) / scale)
+
+
+# --------------------------------------------------------------------------- shift pairs
+
+
+def test_shift_pairs(mirror):
+    tb = P.testbed_results()
+    pairs = P.shift_pairs(tb)
+    assert set(pairs["shift"]) == set(P.SHIFTS)
+    assert pairs.groupby("shift")["model"].nunique()["imagenet-r"] == 329
+    w = P.wide(tb)
+    for _, r in pairs.sample(20, random_state=0).iterrows():
+        assert r["id_top1"] == w.loc[r["model"], P.SHIFT_BASELINE[r["shift"]]]
+        assert r["ood_top1"] == w.loc[r["model"], r["shift"]]
+    assert {"family", "type"} <= set(pairs.columns)
+    oc = P.open_clip_results()
+    with pytest.raises(ValueError, match="FULL_IMAGENET"):
+        P.shift_pairs(oc[oc["test_set"].isin(["imagenet-r", "imagenet"])], {"imagenet-r": "imagenet-r-classes"})
+    full = P.shift_pairs(oc, P.SHIFT_BASELINE_FULL_IMAGENET)
+    assert len(full) == 118 * 5 and (full["baseline"] == "imagenet").all()
+    # timm: R/A against the -clean tables, v2/sketch against full val; no ObjectNet
+    tp = P.shift_pairs(P.timm_results(default_resolution=True))
+    assert set(tp["shift"]) == {"imagenet-v2", "imagenet-sketch", "imagenet-r", "imagenet-a"}

@@ -52,6 +52,10 @@ SHIFT_BASELINE: dict[str, str] = {
 
 FAMILIES: tuple[str, ...] = ("clip-zeroshot", "clip-ft", "imagenet")
 
+#: Alternative baselines for tables without class-subset ID accuracies (open_clip, scaling laws,
+#: CLIP_benchmark): every shift against full ImageNet val.
+SHIFT_BASELINE_FULL_IMAGENET: dict[str, str] = {s: "imagenet" for s in SHIFTS}
+
 
 @lru_cache(maxsize=None)
 def _read_csv_cached(name: str, thousands: str | None = None) -> pd.DataFrame:
@@ -88,6 +92,31 @@ def wide(df: pd.DataFrame, values: str = "top1", index: str = "model",
     out = out[ordered]
     out.columns.name = None
     return out
+
+
+def shift_pairs(df: pd.DataFrame, baselines: dict[str, str] | None = None,
+                value: str = "top1") -> pd.DataFrame:
+    """One row per (model, shift): ``id_top1`` on the shift's baseline set, ``ood_top1`` on the shift.
+
+    ``baselines`` defaults to :data:`SHIFT_BASELINE` (class-subset ID sets for R/A/ObjectNet);
+    pass :data:`SHIFT_BASELINE_FULL_IMAGENET` for tables without them. Models lacking either
+    value for a shift are left out. Other per-model columns (family, ...) are kept.
+    """
+    baselines = SHIFT_BASELINE if baselines is None else baselines
+    acc = wide(df, values=value)
+    extra = [c for c in ("family", "arch", "pretrained", "pretrain_data", "name", "type") if c in df]
+    meta = df.drop_duplicates("model").set_index("model")[extra]
+    frames = []
+    for shift, base in baselines.items():
+        if shift not in acc or base not in acc:
+            continue
+        part = pd.DataFrame({"shift": shift, "baseline": base, "id_top1": acc[base], "ood_top1": acc[shift]})
+        frames.append(part.dropna(subset=["id_top1", "ood_top1"]))
+    if not frames:
+        raise ValueError(f"shift_pairs(): none of {list(baselines.items())} has both columns in "
+                         f"{sorted(acc.columns)}; pass baselines=SHIFT_BASELINE_FULL_IMAGENET?")
+    out = pd.concat(frames).rename_axis("model").reset_index()
+    return out.join(meta, on="model")
 
 
 # --------------------------------------------------------------------------- open_clip
