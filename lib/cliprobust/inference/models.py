@@ -16,7 +16,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import open_clip
 import timm
@@ -102,11 +102,9 @@ def resolve_entry(model: str | EntryLike) -> EntryLike:
         return model
     try:
         from .. import zoo
-    except ImportError:
-        return parse_model_id(model)
-    try:
+
         return zoo.get(model)
-    except KeyError:
+    except (ImportError, AttributeError, KeyError):  # no zoo (yet), or an id it does not list
         return parse_model_id(model)
 
 
@@ -121,14 +119,20 @@ def _timm_name(entry: EntryLike) -> str:
     return entry.arch
 
 
+def quick_gelu(entry: EntryLike) -> bool:
+    """open_clip: build with QuickGELU (weights trained with it; zoo ``ModelEntry.quick_gelu``)."""
+    return bool(getattr(entry, "quick_gelu", False))
+
+
 def weights_id(entry: EntryLike, seed: int = 0) -> str:
     """Identity of the weights: source + architecture + tag (+ pinned file), or the init seed."""
+    act = "+quickgelu" if quick_gelu(entry) else ""
     if entry.pretrained is None:
-        return f"{entry.source}:{entry.arch}/random-init:seed={seed}"
+        return f"{entry.source}:{entry.arch}{act}/random-init:seed={seed}"
     if is_clip(entry):
         cfg = open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}
         origin = cfg.get("hf_hub") or cfg.get("url") or entry.pretrained
-        return f"open_clip:{entry.arch}/{entry.pretrained}@{origin}"
+        return f"open_clip:{entry.arch}{act}/{entry.pretrained}@{origin}"
     return f"timm:{_timm_name(entry)}"
 
 
@@ -200,11 +204,13 @@ class LoadedModel:
         if not self.is_clip:
             return None, None
         bias = getattr(self.model, "logit_bias", None)
-        return float(self.model.logit_scale.exp()), (None if bias is None else float(bias))
+        with torch.no_grad():
+            return float(self.model.logit_scale.exp()), (None if bias is None else float(bias))
 
 
 def _load_open_clip(entry: EntryLike, device: torch.device) -> LoadedModel:
-    model, _, preprocess = open_clip.create_model_and_transforms(entry.arch, pretrained=entry.pretrained)
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        entry.arch, pretrained=entry.pretrained, force_quick_gelu=quick_gelu(entry))
     tokenizer = open_clip.get_tokenizer(entry.arch)
     cfg = preprocess_config(entry)
     actual = {"library": "open_clip", **_jsonable(model.visual.preprocess_cfg)}
@@ -234,3 +240,38 @@ def load_model(entry: str | EntryLike, device: str | torch.device = "cpu", seed:
     if entry.source == "timm":
         return _load_timm(entry, device)
     raise ValueError(f"{entry.id}: unknown source {entry.source!r} (expected 'open_clip' or 'timm')")
+
+
+def select_entries(selector: str | Iterable[str | EntryLike]) -> list[EntryLike]:
+    """Entries for a zoo selector (comma-separated: collections, patterns, ids) or a list of ids.
+
+    Each token goes to ``zoo.select``; a token the zoo does not know that parses as a model id
+    (``open_clip:...``, ``timm:...``) is taken as an ad-hoc entry. Order kept, duplicates dropped.
+    """
+    tokens = [t.strip() for t in selector.split(",")] if isinstance(selector, str) else list(selector)
+    out: dict[str, EntryLike] = {}
+    for token in tokens:
+        if not token:
+            continue
+        for e in _select_token(token):
+            out.setdefault(e.id, e)
+    return list(out.values())
+
+
+def _select_token(token: str | EntryLike) -> list[EntryLike]:
+    if not isinstance(token, str):
+        return [token]
+    try:
+        from .. import zoo
+
+        found = list(zoo.select(token))
+    except (ImportError, AttributeError, KeyError, ValueError) as exc:
+        if ":" in token:
+            return [resolve_entry(token)]
+        raise KeyError(f"unknown model selector {token!r} ({exc}); use a zoo collection, pattern or "
+                       f"model id (open_clip:<arch>/<tag>, timm:<name.tag>)") from exc
+    if not found and ":" in token:
+        return [resolve_entry(token)]
+    if not found:
+        raise KeyError(f"model selector {token!r} matches no zoo model")
+    return [resolve_entry(e) if isinstance(e, str) else e for e in found]

@@ -1,0 +1,305 @@
+"""The per-sample output cache: one content-addressed entry per (model, data set, head, config).
+
+Layout under :func:`cliprobust.paths.cache_dir` (``data/outputs``)::
+
+    entries/<model-slug>/<dataset>/<key-sha[:24]>/
+        key.json            canonical key (see cliprobust.inference.config)
+        layout.json         chunk and batch size fixed at creation (resume granularity)
+        chunks/NNNNNN.npz   finished chunks, each written to a temp file and renamed
+        scores.npy          float16 (N, C): cosine similarities (CLIP) or classifier logits
+        features.npy        float16 (N, D): image embeddings (CLIP) / pre-logits features (timm)
+        labels.npy index.npy files.txt   labels, positions in the file list, file ids
+        meta.json           written last: complete=True, versions, timings, config, excluded files
+    entries/<...>.lock      file lock held by the one writer of an entry
+
+An entry is complete iff ``meta.json`` exists; readers never see partial entries. Readers for
+notebooks: :func:`load` -> :class:`Outputs`, :func:`ls` -> DataFrame of present/missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from filelock import FileLock
+
+from . import paths
+
+SCORE_DTYPE = np.float16  # per-sample logits / cosines: the spec's storage precision
+#: Features are stored in float16 too (halves disk for 50k x 1024); CLIP cosines are computed
+#: from these rounded features in every pass, so heads derived later from the cache match.
+FEATURE_DTYPE = np.float16
+_ARRAYS = ("scores", "features", "labels", "index")
+
+
+class CacheMiss(LookupError):
+    """No complete cache entry matches the request; the message gives the command that makes one."""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _slug(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
+
+
+def slot_dir(model_id: str, dataset: str) -> Path:
+    """Folder holding every entry of one (model, data set)."""
+    return paths.cache_dir() / "entries" / _slug(model_id) / dataset
+
+
+def entry_path(key: dict[str, Any], key_sha: str) -> Path:
+    """Folder of the entry with this key."""
+    return slot_dir(key["model_id"], key["dataset"]) / key_sha[:24]
+
+
+def lock(path: Path) -> FileLock:
+    """The writer lock of an entry (a sibling ``.lock`` file; the entry folder may not exist yet)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path) + ".lock")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through ``write(fh)`` into a temp file beside ``path``, then rename onto it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON write (sorted keys, indented)."""
+    _atomic_write(path, lambda fh: fh.write(json.dumps(obj, indent=1, sort_keys=True, default=str).encode()))
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def is_complete(path: Path) -> bool:
+    """True when the entry at ``path`` was finalized."""
+    return (path / "meta.json").is_file()
+
+
+def init_entry(path: Path, key: dict[str, Any], layout: dict[str, int]) -> dict[str, int]:
+    """Create the entry folder with its key; returns the layout fixed at first creation."""
+    if not (path / "key.json").is_file():
+        write_json(path / "key.json", key)
+    if not (path / "layout.json").is_file():
+        write_json(path / "layout.json", layout)
+    return read_json(path / "layout.json")
+
+
+def write_chunk(path: Path, number: int, arrays: dict[str, np.ndarray]) -> None:
+    """Atomically store one finished chunk (``index``, ``scores``, ``features``, ``failed_*``)."""
+    _atomic_write(path / "chunks" / f"{number:06d}.npz", lambda fh: np.savez(fh, **arrays))
+
+
+def done_chunks(path: Path) -> set[int]:
+    """Numbers of the chunks already on disk (unreadable leftovers are deleted and redone)."""
+    out = set()
+    for p in sorted((path / "chunks").glob("[0-9]*.npz")):
+        try:
+            with np.load(p) as z:
+                z["index"]
+            out.add(int(p.stem))
+        except Exception:  # noqa: BLE001 -- a damaged chunk is recomputed, never trusted
+            p.unlink(missing_ok=True)
+    return out
+
+
+def _read_chunks(path: Path) -> dict[str, np.ndarray]:
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "scores", "features", "failed_index",
+                                                          "failed_error")}
+    for p in sorted((path / "chunks").glob("[0-9]*.npz")):
+        with np.load(p) as z:
+            for k in parts:
+                parts[k].append(z[k])
+    out = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items() if k not in ("scores", "features")}
+    for k in ("scores", "features"):  # chunks whose every image failed hold (0, 0) placeholders
+        kept = [a for a in parts[k] if a.shape[0]]
+        out[k] = np.concatenate(kept) if kept else np.zeros((0, 0), dtype=SCORE_DTYPE)
+    return out
+
+
+def finalize(path: Path, labels: np.ndarray, file_ids: Sequence[str], meta: dict[str, Any]) -> dict[str, Any]:
+    """Assemble the chunks into the final arrays, write ``meta.json`` last, drop the chunks.
+
+    Every file position must be covered exactly once (decoded or failed). Returns the meta.
+    """
+    c = _read_chunks(path)
+    order = np.argsort(c["index"], kind="stable")
+    index = c["index"][order].astype(np.int64)
+    failed = c["failed_index"].astype(np.int64)
+    covered = np.sort(np.concatenate([index, failed]))
+    if not np.array_equal(covered, np.arange(len(file_ids))):
+        raise RuntimeError(f"cache entry {path}: chunks do not cover the {len(file_ids)} files exactly once; "
+                           f"delete the folder and run again")
+    arrays = {"scores": c["scores"][order], "features": c["features"][order],
+              "labels": np.asarray(labels)[index], "index": index}
+    return write_final(path, arrays, [file_ids[i] for i in index], meta, excluded=_excluded(c, file_ids))
+
+
+def _excluded(c: dict[str, np.ndarray], file_ids: Sequence[str]) -> list[dict[str, str]]:
+    pairs = sorted(zip(c["failed_index"].astype(int).tolist(), c["failed_error"].astype(str).tolist()))
+    return [{"file": file_ids[i], "error": e} for i, e in pairs]
+
+
+def write_final(path: Path, arrays: dict[str, np.ndarray], kept_ids: Sequence[str], meta: dict[str, Any],
+                excluded: list[dict[str, str]]) -> dict[str, Any]:
+    """Write the final arrays and file ids, then ``meta.json`` (the completion mark)."""
+    for name in _ARRAYS:
+        _atomic_write(path / f"{name}.npy", lambda fh, a=arrays[name]: np.save(fh, a))
+    _atomic_write(path / "files.txt", lambda fh: fh.write("".join(f"{f}\n" for f in kept_ids).encode()))
+    meta = {**meta, "complete": True, "n_samples": len(kept_ids), "excluded": excluded,
+            "n_excluded": len(excluded)}
+    write_json(path / "meta.json", meta)
+    for p in (path / "chunks").glob("*"):
+        p.unlink(missing_ok=True)
+    if (path / "chunks").is_dir():
+        (path / "chunks").rmdir()
+    return meta
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Per-sample outputs of one model on one data set (read from a complete cache entry).
+
+    ``scores`` are what was stored: cosine similarities for CLIP, classifier logits otherwise.
+    ``logits`` applies the model's learned scale: ``exp(logit_scale) * cos (+ logit_bias)`` for CLIP
+    (PROTOCOLS.md item 4), the stored logits otherwise.
+    """
+
+    model: str
+    dataset: str
+    head: str
+    scores: np.ndarray
+    features: np.ndarray | None
+    labels: np.ndarray
+    file_ids: tuple[str, ...]
+    logit_scale: float | None
+    logit_bias: float | None
+    meta: dict[str, Any] = field(repr=False)
+
+    @property
+    def is_clip(self) -> bool:
+        """True when ``scores`` are CLIP cosine similarities."""
+        return self.meta.get("scores_kind") == "cosine"
+
+    @property
+    def cosine(self) -> np.ndarray:
+        """Raw cosine similarities (CLIP only), float32."""
+        if not self.is_clip:
+            raise TypeError(f"{self.model} is a classifier: it has logits, not cosine similarities")
+        return self.scores.astype(np.float32)
+
+    @property
+    def logits(self) -> np.ndarray:
+        """float32 (N, C) logits at the model's own scale (see class docstring)."""
+        if not self.is_clip:
+            return self.scores.astype(np.float32)
+        return scaled_cosine(self.scores, self.logit_scale or 1.0, self.logit_bias)
+
+    def probs(self, scale: float | None = None) -> np.ndarray:
+        """Softmax over classes of :attr:`logits`; for CLIP ``scale`` replaces the learned one
+        (e.g. 100 as in CLIP_benchmark, 1 for MCM's raw-cosine softmax), without bias."""
+        z = self.logits if scale is None else scaled_cosine(self.cosine, scale, None)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def __len__(self) -> int:
+        return len(self.file_ids)
+
+
+def scaled_cosine(cos: np.ndarray, scale: float, bias: float | None) -> np.ndarray:
+    """``scale * cos + bias`` in float32 (CLIP logits; open_clip ``CLIP.get_logits``)."""
+    z = np.asarray(cos, dtype=np.float32) * np.float32(scale)
+    return z + np.float32(bias) if bias is not None else z
+
+
+def read_entry(path: Path, mmap: bool = True) -> Outputs:
+    """The :class:`Outputs` of a complete entry folder (arrays memory-mapped by default)."""
+    if not is_complete(path):
+        raise CacheMiss(f"cache entry {path} is not complete (no meta.json); run the evaluation again")
+    meta = read_json(path / "meta.json")
+    mode = "r" if mmap else None
+    arr = {n: np.load(path / f"{n}.npy", mmap_mode=mode) for n in _ARRAYS}
+    ids = tuple((path / "files.txt").read_text().splitlines())
+    feats = arr["features"] if arr["features"].size else None
+    return Outputs(meta["model_id"], meta["dataset"], meta["head"], arr["scores"], feats,
+                   np.asarray(arr["labels"]), ids, meta.get("logit_scale"), meta.get("logit_bias"), meta)
+
+
+def complete_entries(model_id: str, dataset: str) -> list[dict[str, Any]]:
+    """meta.json of every complete entry of (model, data set), newest first (plus ``path``)."""
+    found = []
+    slot = slot_dir(model_id, dataset)
+    for meta_path in slot.glob("*/meta.json") if slot.is_dir() else []:
+        meta = read_json(meta_path)
+        if meta.get("model_id") == model_id:
+            found.append({**meta, "path": str(meta_path.parent)})
+    return sorted(found, key=lambda m: m.get("completed_at", ""), reverse=True)
+
+
+def partial_entries(model_id: str, dataset: str) -> list[Path]:
+    """Entry folders of (model, data set) that were started but not finalized."""
+    slot = slot_dir(model_id, dataset)
+    return [p.parent for p in slot.glob("*/key.json") if not is_complete(p.parent)] if slot.is_dir() else []
+
+
+def _matches(key: dict[str, Any], want: dict[str, Any]) -> bool:
+    return all(key.get(k) == v for k, v in want.items())
+
+
+def find(model_id: str, dataset: str, want: dict[str, Any]) -> list[dict[str, Any]]:
+    """Complete entries whose key agrees with every item of ``want``, newest first."""
+    return [m for m in complete_entries(model_id, dataset) if _matches(m["key"], want)]
+
+
+def load(model: Any, dataset: str, prompt_set: str | None = None, *, data_root: str | Path | None = None,
+         seed: int = 0, mmap: bool = True) -> Outputs:
+    """Outputs of ``model`` (zoo id or entry) on ``dataset`` from the cache; never recomputes images.
+
+    The entry must match what the model's key is *now* (format version, weights, preprocessing,
+    data-set protocol; and the exact file list when it can be known: shipped sets, or
+    ``data_root`` given); among several matches the newest wins. A CLIP prompt set with no
+    entry of its own is derived from cached image features when its text head is cached.
+    """
+    from .inference import lookup  # the key logic lives with the engine
+
+    return lookup.load(model, dataset, prompt_set, data_root=data_root, seed=seed, mmap=mmap)
+
+
+def ls(models: str | Iterable[Any], datasets: str | Iterable[str], prompt_set: str | None = None,
+       *, data_root: str | Path | None = None) -> pd.DataFrame:
+    """One row per (model, data set): ``status`` complete / derivable / partial / stale / missing,
+    with sample counts and the entry folder. ``models`` may be a zoo selector."""
+    from .inference import lookup
+
+    return lookup.ls(models, datasets, prompt_set, data_root=data_root)
+
+
+def iter_entries() -> Iterator[dict[str, Any]]:
+    """meta.json of every complete entry in the cache (any model, any data set)."""
+    root = paths.cache_dir() / "entries"
+    for meta_path in sorted(root.glob("*/*/*/meta.json")) if root.is_dir() else []:
+        yield {**read_json(meta_path), "path": str(meta_path.parent)}

@@ -1,0 +1,183 @@
+"""The ``cliprobust`` command line: evaluate models into the cache, list the cache, fetch data.
+
+    cliprobust evaluate --models paper --datasets imagenet,imagenet-r --data-root /datasets
+    cliprobust cache ls --models smoke --datasets imagenet-sample,cue-conflict
+    cliprobust fetch [--mirror DIR] [PREFIX ...]
+    cliprobust datasets [--data-root DIR]
+
+Each subcommand builds its inputs and calls the library (``inference.evaluate``, ``cache.ls``,
+``fetch.fetch_many``); nothing here computes anything itself. ``--executor`` picks where the
+per-(model, data set) jobs (:func:`cliprobust.inference.run_one`) run: :data:`EXECUTORS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from . import datasets, fetch, paths, prompts
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _run_local(configs: list, args: argparse.Namespace) -> int:
+    """Run every job in this process, one model load per model."""
+    from .inference import EvaluationErrors, evaluate
+
+    try:
+        done = evaluate(configs, keep_going=not args.fail_fast)
+    except EvaluationErrors as exc:
+        print(f"cliprobust evaluate: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{len(done)} cache entries complete under {paths.cache_dir()}")
+    return EXIT_OK
+
+
+#: Where jobs run. ``local`` runs them here; a cluster executor (e.g. submitit/Slurm) adds an
+#: entry taking (configs, args) and submitting ``cliprobust.inference.run_one(config)`` per job.
+EXECUTORS: dict[str, Callable[[list, argparse.Namespace], int]] = {"local": _run_local}
+
+
+def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="run models on data sets into the per-sample cache")
+    p.add_argument("--models", required=True, help="zoo selector: collection(s), pattern(s) or ids, comma-separated")
+    p.add_argument("--datasets", required=True, help=f"comma-separated names from: {', '.join(datasets.names())}")
+    p.add_argument("--data-root", default=None, help="folder holding the non-shipped data sets")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="image-decoding processes")
+    p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--prompt-set", default=prompts.DEFAULT_PROMPT_SET, choices=list(prompts.PROMPT_SETS))
+    p.add_argument("--precision", default="fp32", choices=["fp32", "amp"], help="amp: bf16 autocast")
+    p.add_argument("--chunk-size", type=int, default=1024, help="images per atomically saved chunk")
+    p.add_argument("--seed", type=int, default=0, help="initialisation seed of random-init models")
+    p.add_argument("--strict", action="store_true", help="unreadable images are an error (default: excluded)")
+    p.add_argument("--allow-partial", action="store_true", help="accept data sets with an unexpected image count")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--executor", default="local", choices=sorted(EXECUTORS))
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _check_data(names: list[str], data_root: str | None, check_count: bool) -> str | None:
+    """Resolve every data set before any model runs; the first problem as a message, or None."""
+    for name in names:
+        try:
+            datasets.resolve(name, data_root, check_count=check_count)
+        except (KeyError, datasets.DatasetError) as exc:
+            return str(exc).strip("'\"")
+    return None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``cliprobust evaluate``: every (model, data set) pair into the cache."""
+    from .inference import configs_for
+
+    names = _split(args.datasets)
+    problem = _check_data(names, args.data_root, not args.allow_partial)
+    if problem:
+        print(f"cliprobust evaluate: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        configs = configs_for(args.models, names, data_root=args.data_root, prompt_set=args.prompt_set,
+                              batch_size=args.batch_size, workers=args.workers, device=args.device,
+                              precision=args.precision, seed=args.seed, chunk_size=args.chunk_size,
+                              strict=args.strict, check_count=not args.allow_partial,
+                              progress=not args.no_progress)
+    except (KeyError, ValueError) as exc:
+        print(f"cliprobust evaluate: {str(exc).strip(chr(34) + chr(39))}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXECUTORS[args.executor](configs, args)
+
+
+def _cache_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cache", help="inspect the per-sample cache")
+    csub = p.add_subparsers(dest="cache_command", required=True)
+    ls = csub.add_parser("ls", help="which (model, data set) outputs exist and which are missing")
+    ls.add_argument("--models", required=True)
+    ls.add_argument("--datasets", required=True)
+    ls.add_argument("--prompt-set", default=prompts.DEFAULT_PROMPT_SET, choices=list(prompts.PROMPT_SETS))
+    ls.add_argument("--data-root", default=None)
+    ls.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    ls.set_defaults(func=cmd_cache_ls)
+
+
+def cmd_cache_ls(args: argparse.Namespace) -> int:
+    """``cliprobust cache ls``: a table of present / missing entries and a summary line."""
+    from . import cache
+
+    try:
+        table = cache.ls(args.models, _split(args.datasets), args.prompt_set, data_root=args.data_root)
+    except KeyError as exc:
+        print(f"cliprobust cache ls: {str(exc).strip(chr(34) + chr(39))}", file=sys.stderr)
+        return EXIT_USAGE
+    shown = table.drop(columns=["completed_at"])
+    print(shown.to_csv(index=False) if args.csv else shown.to_string(index=False))
+    counts = table["status"].value_counts()
+    print(f"# {len(table)} pairs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+          + f" (cache: {paths.cache_dir()})")
+    return EXIT_OK
+
+
+def _fetch_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fetch", help="fetch pinned data (sha256-verified) into the data cache")
+    p.add_argument("prefixes", nargs="*", default=[""], help="artifact name prefixes (default: everything)")
+    p.add_argument("--mirror", default=None, help=f"local mirror folder (default: ${paths.MIRROR_ENV})")
+    p.set_defaults(func=cmd_fetch)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """``cliprobust fetch``: wraps :func:`cliprobust.fetch.fetch_many`."""
+    names = sorted({a.name for p in args.prefixes for a in fetch.select(p)})
+    if not names:
+        print(f"cliprobust fetch: no artifact matches {args.prefixes}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        fetch.fetch_many(names, mirror=args.mirror)
+    except (fetch.FetchError, KeyError) as exc:
+        print(f"cliprobust fetch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{len(names)} files verified in {paths.data_dir()}")
+    return EXIT_OK
+
+
+def _datasets_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("datasets", help="list the evaluation sets, their layout, and whether they are found")
+    p.add_argument("--data-root", default=None)
+    p.set_defaults(func=cmd_datasets)
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """``cliprobust datasets``: one line per set: name, images expected/found, layout."""
+    for name, spec in datasets.DATASETS.items():
+        try:
+            found = f"{len(datasets.resolve(name, args.data_root)):,} found"
+        except datasets.DatasetError:
+            found = "not found"
+        print(f"{name:16s} {spec.expected_counts[0]:>7,} expected, {found:>14s}  {spec.layout}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with all subcommands."""
+    parser = argparse.ArgumentParser(prog="cliprobust", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``cliprobust``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
