@@ -300,8 +300,8 @@ def _folder_label(spec: DatasetSpec, folder: str) -> int:
     return NO_LABEL
 
 
-def _check_folders(spec: DatasetSpec, base: Path, folders: set[str]) -> None:
-    """Class folders must be known labels of the set (and all present for wnid/index layouts)."""
+def _check_folders(spec: DatasetSpec, base: Path, folders: set[str], check_count: bool) -> None:
+    """Class folders must be known labels of the set (and, with ``check_count``, all present)."""
     if spec.kind not in ("wnid-folders", "index-folders"):
         return
     bad = sorted(f for f in folders if _folder_label(spec, f) < NO_LABEL)
@@ -311,7 +311,7 @@ def _check_folders(spec: DatasetSpec, base: Path, folders: set[str]) -> None:
         extra = folders - set(subset_wnids(spec.class_subset))
         if extra:
             raise _layout_error(spec, base, f"folders {sorted(extra)[:5]} are not {spec.class_subset} classes")
-    if spec.num_folders is not None and len(folders) != spec.num_folders:
+    if check_count and spec.num_folders is not None and len(folders) != spec.num_folders:
         raise _layout_error(spec, base, f"{len(folders)} class folders, expected {spec.num_folders}")
 
 
@@ -324,7 +324,7 @@ def _local_files(spec: DatasetSpec, root: Path, check_count: bool) -> FileList:
         if any("/" not in r for r in rel):
             raise _layout_error(spec, base, "images found directly in the set folder, not in class folders")
         folders = {r.split("/", 1)[0] for r in rel}
-        _check_folders(spec, base, folders)
+        _check_folders(spec, base, folders, check_count)
         labels = {f: _folder_label(spec, f) for f in folders}
         if spec.kind == "objectnet":  # keep only the 113 classes overlapping ImageNet
             rel = [r for r in rel if labels[r.split("/", 1)[0]] >= 0]
