@@ -32,13 +32,14 @@ Rule 1, zero-shot CLIP (51) -- :func:`zeroshot_rule` over ``open_clip.list_pretr
   Not reachable: the paper's LAION-80M models are LAION scaling-law checkpoints that are not in
   ``open_clip.list_pretrained()``; the published ``scaling:`` table covers them.
 
-Rule 2, CLIP-FT (32) -- :func:`clip_ft_rule` over ``timm.list_pretrained()``: tags whose CLIP
-  pre-training source is named (``openai``, ``laion2b``, ``clip_laion2b``, ``clip_laiona``) and
-  whose last step is an ImageNet-1k fine-tune (``..._ft_in1k`` or ``..._ft_in12k_in1k``, with an
-  optional resolution suffix). This gives the ViT (OpenAI, LAION-2B) and ConvNeXt (LAION-2B,
-  LAION-Aesthetic) fine-tunes; ``*_ft_in12k`` 11k-class heads, EVA-CLIP (``clip_ft_in1k``, tag
-  does not name a CLIP source; MIM-initialised) and SigLIP (``webli_ft_in1k``) do not match.
-  Result: 23 ViT + 9 ConvNeXt; 16 fine-tuned on in1k, 16 on in12k -> in1k.
+Rule 2, CLIP-FT (32) -- :func:`clip_ft_rule` over ``timm.list_pretrained()``: tags that name a
+  CLIP pre-training source (``openai``, ``laion2b``, ``clip_laion2b``, ``clip_laiona``) whose data
+  is one of rule 1b's (WIT-400M, LAION-2B: the ``clip_laiona`` LAION-Aesthetic fine-tune is out,
+  as its zero-shot models are), and whose last step is an ImageNet-1k fine-tune (``..._ft_in1k``
+  or ``..._ft_in12k_in1k``, optional resolution suffix). ``*_ft_in12k`` 11k-class heads, EVA-CLIP
+  (``clip_ft_in1k``: no source named; MIM-initialised) and SigLIP (``webli_ft_in1k``) do not match.
+  Result: ViT 24 (OpenAI 9, LAION-2B 15) + ConvNeXt 8 (LAION-2B); 14 fine-tuned on in1k only,
+  18 on in12k -> in1k.
 
 Rule 3, ImageNet models (127) -- :func:`imagenet_rule`:
   a. Candidates: the timm models of timm's published ``results-imagenet.csv`` (so every model
@@ -50,12 +51,15 @@ Rule 3, ImageNet models (127) -- :func:`imagenet_rule`:
   c. Strata: (family = timm module, pre-training data, training method), both read from the
      name (:func:`timm_pretrain_data`, :func:`timm_training`): ImageNet-1k/-12k/-21k, IG-1B,
      IG-3.6B, YFCC-100M, JFT-300M, Merged-30M/38M x supervised, weakly-/semi-/self-supervised,
-     distilled, adversarial.
-  d. From each stratum the smallest and the largest model by published parameter count (one if
-     the stratum has one): every family x data x method combination, at both ends of its scale.
-  e. Plus :data:`IMAGENET_INCLUDE`: torchvision's ResNet-50, the reference ImageNet model of
-     ImageNet-X, model-vs-human and imagenet-testbed (not an extreme of its stratum).
-  Result: 126 from a-d + 1 = 127, over 49 families; 33 use extra data.
+     distilled, adversarial. These labels agree with timm's own labels in
+     ``model_metadata-in1k.csv`` on all 119 names its deprecation map resolves (tested).
+  d. From each stratum the smallest and the largest architecture by published parameter count
+     (one if the stratum has one architecture), each with its first tag in timm's registry
+     order within the stratum (timm's default weights first): every family x data x method
+     combination, at both ends of its scale range.
+  Result: 127 over 71 strata and 49 families; 29 use extra data (ImageNet-21k 16, IG-1B 5,
+  IG-3.6B 2, ImageNet-12k 2, JFT-300M 2, YFCC-100M 2); supervised 97, distilled 13,
+  semi-supervised 6, adversarial 4, weakly-supervised 4, self-supervised 3.
 
 The ``smoke`` collection (not part of ``paper``) holds random-init models for pipeline tests.
 Ids follow the project convention ``open_clip:<arch>/<tag>`` and ``timm:<name.tag>``.
