@@ -70,9 +70,9 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Callable, Hashable, Iterable, Mapping
 
 import pandas as pd
 
@@ -94,8 +94,11 @@ class ModelEntry:
     """One model of the zoo.
 
     ``pretrain_data``: the (image-text or image) data the weights were trained on before any
-    ImageNet fine-tune; ``finetune_data``: ``in1k`` / ``in12k→in1k`` for ImageNet fine-tunes;
-    ``extra_data``: trained on more than ImageNet-1k; ``training``: ``contrastive`` (zero-shot
+    ImageNet fine-tune; ``finetune_data``: ``in1k`` / ``in12k→in1k`` for CLIP-FT, ``in1k`` for
+    ImageNet models pre-trained on extra data, else None; ``extra_data``: trained on more than
+    ImageNet-1k; ``arch_family``: ``ResNet`` / ``ViT`` / ``ConvNeXt`` across groups, other
+    ImageNet families keep their timm module name (``efficientnet``, ``swin_transformer``...);
+    ``training``: ``contrastive`` (zero-shot
     CLIP), ``contrastive+ft`` (CLIP-FT), ``supervised``, ``weakly-supervised``,
     ``semi-supervised``, ``self-supervised``, ``distilled``, ``adversarial`` or ``random-init``.
     """
@@ -675,7 +678,7 @@ class Registry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[ModelEntry]:
         return iter(self._entries.values())
 
     def __contains__(self, model_id: object) -> bool:
