@@ -68,3 +68,18 @@ def run_in_child(config, cache_dir: str, data_dir: str) -> str:
     from cliprobust.inference import run_one
 
     return str(run_one(config))
+
+
+def small_tree(root: Path) -> Path:
+    """8 shipped JPEGs as a partial ImageNet-R copy (4 classes x 2) under ``root``."""
+    from cliprobust import datasets
+
+    return imagenet_r_tree(root, datasets.subset_wnids("imagenet-r")[:4], per_class=2)
+
+
+def small_config(model: str, root: Path, **kw):
+    """:func:`fast_config` on :func:`small_tree`: 8 images, chunks of 4, batches of 2 (4 batches)."""
+    params = {"dataset": "imagenet-r", "data_root": str(root), "check_count": False, "batch_size": 2,
+              "chunk_size": 4}
+    params.update(kw)
+    return fast_config(model, **params)

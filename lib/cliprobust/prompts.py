@@ -112,12 +112,18 @@ def ensemble(embeddings: torch.Tensor) -> torch.Tensor:
     return F.normalize(mean, dim=-1).T.contiguous()
 
 
+#: Prompts per text-tower forward pass when building a head (memory vs. per-call overhead).
+TEXTS_PER_BATCH = 1024
+
+
 def build_classifier(encode_text: Callable[[list[str]], torch.Tensor], classnames: Sequence[str],
-                     templates: Sequence[str], classes_per_batch: int = 32) -> torch.Tensor:
+                     templates: Sequence[str], classes_per_batch: int | None = None) -> torch.Tensor:
     """Zero-shot head (D, C): :func:`ensemble` of ``encode_text`` over ``templates x classnames``.
 
-    ``encode_text`` maps a list of strings to (n, D) embeddings (tokenization included).
+    ``encode_text`` maps a list of strings to (n, D) embeddings (tokenization included). By
+    default about :data:`TEXTS_PER_BATCH` prompts go through the text tower at once.
     """
+    classes_per_batch = classes_per_batch or max(1, TEXTS_PER_BATCH // len(templates))
     parts = []
     with torch.no_grad():
         for start in range(0, len(classnames), classes_per_batch):

@@ -213,7 +213,7 @@ def _feature_source(key: dict[str, Any]) -> dict[str, Any] | None:
 def derive_scores(features: np.ndarray, head: np.ndarray, block: int = 8192) -> np.ndarray:
     """float16 cosine scores of cached float16 features against a (D, C) head, in row blocks."""
     w = torch.from_numpy(np.asarray(head, dtype=np.float32))
-    out = [cosine_scores(torch.from_numpy(np.asarray(features[i:i + block])), w).to(torch.float16).numpy()
+    out = [cosine_scores(torch.from_numpy(np.array(features[i:i + block])), w).to(torch.float16).numpy()
            for i in range(0, len(features), block)]
     return np.concatenate(out) if out else np.zeros((0, w.shape[1]), dtype=np.float16)
 
