@@ -156,12 +156,19 @@ def _datasets_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_datasets(args: argparse.Namespace) -> int:
     """``cliprobust datasets``: one line per set: name, images expected/found, layout."""
     for name, spec in datasets.DATASETS.items():
-        try:
-            found = f"{len(datasets.resolve(name, args.data_root)):,} found"
-        except datasets.DatasetError:
-            found = "not found"
-        print(f"{name:16s} {spec.expected_counts[0]:>7,} expected, {found:>14s}  {spec.layout}")
+        print(f"{name:16s} {spec.expected_counts[0]:>7,} expected, {_found(name, args.data_root):>20s}  {spec.layout}")
     return EXIT_OK
+
+
+def _found(name: str, data_root: str | None) -> str:
+    """``N found``, ``N found (incomplete)`` or ``not found``."""
+    for check in (True, False):
+        try:
+            n = len(datasets.resolve(name, data_root, check_count=check))
+            return f"{n:,} found" + ("" if check else " (incomplete)")
+        except datasets.DatasetError:
+            continue
+    return "not found"
 
 
 def build_parser() -> argparse.ArgumentParser:
