@@ -34,7 +34,10 @@ def summary(cood) -> pd.DataFrame:
 
 def test_cood_summary_one_row_per_model_with_mean_over_levels(cood, summary):
     msp = cood[cood["confidence"] == O.COOD_CONFIDENCE]
-    assert len(summary) == msp["name"].nunique() and summary["model"].is_unique
+    untrained = set(msp.loc[msp["id_top1"] < O.MIN_ID_TOP1, "name"])
+    assert untrained == {"efficientnet_b5", "efficientnet_b6", "efficientnet_b7"}  # ~0.1 % top-1 = chance
+    assert len(summary) == msp["name"].nunique() - len(untrained) and summary["model"].is_unique
+    assert summary["id_top1"].min() > 10 * 0.001
     assert (summary["n_levels"] == 11).all()
     for name in ["CLIP_RN50", "resnet50", summary["name"].iloc[len(summary) // 2]]:  # brute-force loop
         rows = msp[msp["name"] == name]

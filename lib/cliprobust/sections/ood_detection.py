@@ -49,6 +49,11 @@ EXTRA_DATA_PRETRAIN = frozenset({"in21k", "jft300m-ns", "yfc-semisl", "ig1b-swsl
 #: Name rule for COOD names missing from the metadata: ImageNet-21k/22k pre-training or SWAG (IG-3.6B).
 EXTRA_DATA_NAME = re.compile(r"in2[12]|2[12]k|swag", re.IGNORECASE)
 
+#: COOD rows below this ImageNet top-1 are untrained networks, not models (chance is 0.001): timm's
+#: ``efficientnet_b5``/``b6``/``b7`` had no weights when COOD ran them (0.1 % top-1, AUROC < 0.5).
+#: :func:`cood_summary` drops them.
+MIN_ID_TOP1: float = 0.05
+
 #: Training sources of the COOD models (the colours of figure ``04_acc_vs_auroc``).
 COOD_SOURCES: tuple[str, ...] = ("clip-zeroshot", "clip-lp", "imagenet-1k", "imagenet+extra", "imagenet-unlisted")
 
@@ -94,16 +99,18 @@ def cood_source(name: str, family: str, pretrain: Mapping[str, str]) -> str:
     return "imagenet+extra" if EXTRA_DATA_NAME.search(name) else "imagenet-unlisted"
 
 
-def cood_summary(confidence: str = COOD_CONFIDENCE, cood: pd.DataFrame | None = None) -> pd.DataFrame:
+def cood_summary(confidence: str = COOD_CONFIDENCE, cood: pd.DataFrame | None = None,
+                 min_id_top1: float = MIN_ID_TOP1) -> pd.DataFrame:
     """One row per COOD model with ``confidence``: id_top1 and OOD AUROC averaged over the 11 severities.
 
+    Models with ``id_top1 < min_id_top1`` (untrained, :data:`MIN_ID_TOP1`) are dropped.
     Columns ``model, name, family, source, confidence, id_top1, ood_auroc`` (mean over severity
     levels 0-10), ``ood_auroc_easiest``, ``ood_auroc_hardest``, ``n_levels``. COOD's severity
     levels are model-specific (each model's OOD classes are ranked by its own confidence), so
     ``ood_auroc`` is a per-model summary, not a fixed-test-set number.
     """
     cood = published.cood_results() if cood is None else cood
-    rows = cood[cood["confidence"] == confidence]
+    rows = cood[(cood["confidence"] == confidence) & (cood["id_top1"] >= min_id_top1)]
     if rows.empty:
         raise ValueError(f"no COOD rows with confidence {confidence!r}; have {sorted(cood['confidence'].unique())}")
     g = rows.sort_values("severity").groupby(["model", "name", "family"], sort=True)
@@ -449,6 +456,7 @@ def plot_acc_vs_auroc(summary: pd.DataFrame, corr: pd.DataFrame | None = None) -
     ax.set(xlabel="ImageNet-1k top-1 (fraction)", ylabel="OOD AUROC, mean of 11 COOD severities",
            title=f"COOD: accuracy vs OOD detection ({summary['confidence'].iloc[0]} score)")
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))  # room for the data stamp
     return fig
 
 
@@ -461,6 +469,7 @@ def plot_ninco_scores(table: pd.DataFrame, comp: pd.DataFrame) -> plt.Figure:
     heat = pd.concat([clip, med])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.5, 1]})
     im = a1.imshow(heat.to_numpy(), cmap="viridis", vmin=0.6, vmax=0.95, aspect="auto")
+    a1.grid(False)
     a1.set_xticks(range(heat.shape[1]), heat.columns, rotation=60, ha="right", fontsize=7)
     a1.set_yticks(range(heat.shape[0]), heat.index, fontsize=7)
     for (i, j), v in np.ndenumerate(heat.to_numpy()):
@@ -471,7 +480,27 @@ def plot_ninco_scores(table: pd.DataFrame, comp: pd.DataFrame) -> plt.Figure:
     wide = comp.assign(label=comp["role"] + "/" + comp["source"] + " (" + comp["method"] + ")")
     wide = wide.pivot_table(index="benchmark", columns="label", values="auroc", observed=True)
     wide.plot.bar(ax=a2, width=0.8, rot=0, ylim=(0.5, 1.0), fontsize=7)
-    a2.set(ylabel="AUROC", title="C6: CLIP ViT-B/16 zero-shot vs fine-tuned")
-    a2.legend(fontsize=6, loc="upper left")
-    fig.tight_layout()
+    a2.set(ylabel="AUROC", xlabel="", title="C6: CLIP ViT-B/16 zero-shot vs fine-tuned")
+    a2.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def cache_plan(profile: str) -> tuple[str, str, tuple[str, ...]]:
+    """(zoo selector, ID set, OOD sets) of the cache-driven part for a notebook profile.
+
+    ``smoke``: the random-init smoke models on :data:`SMOKE_ID` / :data:`SMOKE_OOD` (pipeline check);
+    otherwise the 210 paper models on :data:`CACHE_ID` / :data:`CACHE_OOD`.
+    """
+    if profile == "smoke":
+        return "smoke", SMOKE_ID, SMOKE_OOD
+    return "paper", CACHE_ID, CACHE_OOD
+
+
+def cache_auroc_wide(table: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
+    """``metric`` per (model, score) x OOD set, plus the mean over OOD sets and ID top-1."""
+    sub = table[table["metric"] == metric]
+    wide = sub.pivot_table(index=["group", "model", "score"], columns="ood_dataset", values="value")
+    wide["mean"] = wide.mean(axis=1)
+    acc = sub.groupby(["group", "model", "score"])["id_top1"].first()
+    return wide.assign(id_top1=acc).reset_index()
