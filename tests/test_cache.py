@@ -15,7 +15,8 @@ from _tiny import SAMPLE, TINY_CLIP, TINY_VIT, fast_config, imagenet_r_tree, run
 from scipy.special import softmax
 
 from cliprobust import cache, datasets, paths
-from cliprobust.inference import entry_key, image_key, parse_model_id, run_one, runner
+from cliprobust.inference import entry_key, image_key, load_model, parse_model_id, run_one, runner
+from cliprobust.inference.heads import head_classnames, text_head
 from cliprobust.inference.config import canonical_sha
 
 pytestmark = pytest.mark.usefixtures("mirror")
@@ -195,7 +196,21 @@ def test_new_prompt_set_is_derived_from_cached_features(tmp_cache, tmp_path, cou
     derived = cache.read_entry(run_one(small_config(TINY_CLIP, root, prompt_set="classname")), mmap=False)
     assert calls.calls == 0 and derived.meta["derived_from"]
     assert cache.ls([TINY_CLIP], ["imagenet-r"], "classname", data_root=root)["status"].tolist() == ["complete"]
+    assert cache.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["needs-head"]
+    with pytest.raises(cache.CacheMiss, match="--prompt-set simple-7"):
+        cache.load(TINY_CLIP, "imagenet-r", "simple-7")
+    text_head(load_model(TINY_CLIP), head_classnames(), "simple-7")  # e.g. built by another run
     assert cache.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["derivable"]
+    in_memory = cache.load(TINY_CLIP, "imagenet-r", "simple-7")
+    assert in_memory.meta["derived_in_memory"] and in_memory.head == "zeroshot:simple-7"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "load_model", lambda *a, **k: pytest.fail("head is cached: no model needed"))
+        written = cache.read_entry(run_one(small_config(TINY_CLIP, root, prompt_set="simple-7")))
+        np.testing.assert_array_equal(written.scores, in_memory.scores)
+        assert calls.calls == 0
+        mp.setenv("CLIPROBUST_PROMPT_SET", "simple-7")  # the environment's default prompt set
+        assert cache.ls([TINY_CLIP], ["imagenet-r"])["status"].tolist() == ["complete"]
+        assert cache.load(TINY_CLIP, "imagenet-r").head == "zeroshot:simple-7"
     monkeypatch.setenv("CLIPROBUST_CACHE_DIR", str(tmp_path / "direct"))
     direct = cache.read_entry(run_one(small_config(TINY_CLIP, root, prompt_set="classname")), mmap=False)
     assert calls.calls == 4  # an image pass in the empty cache

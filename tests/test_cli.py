@@ -72,6 +72,6 @@ def test_run_configs_are_picklable_jobs_and_executors_are_pluggable():
     assert pickle.loads(pickle.dumps(config)) == config  # what a cluster executor submits
     assert "local" in cli.EXECUTORS
     args = cli.build_parser().parse_args(["evaluate", "--models", "x", "--datasets", "y"])
-    assert args.executor == "local" and args.prompt_set == "openai-80" and args.precision == "fp32"
+    assert args.executor == "local" and args.prompt_set is None and args.precision == "fp32"
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["evaluate", "--models", "x", "--datasets", "y", "--executor", "nope"])

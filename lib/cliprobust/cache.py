@@ -291,8 +291,11 @@ def load(model: Any, dataset: str, prompt_set: str | None = None, *, data_root: 
 
 def ls(models: str | Iterable[Any], datasets: str | Iterable[str], prompt_set: str | None = None,
        *, data_root: str | Path | None = None) -> pd.DataFrame:
-    """One row per (model, data set): ``status`` complete / derivable / partial / stale / missing,
-    with sample counts and the entry folder. ``models`` may be a zoo selector."""
+    """One row per (model, data set): ``status`` is ``complete``; ``derivable`` (CLIP features and
+    the prompt set's text head cached: :func:`load` derives the scores in memory); ``needs-head``
+    (features cached, head not: ``cliprobust evaluate`` derives without an image pass);
+    ``partial`` (an interrupted run); ``stale`` (entries only under an older key); ``missing``.
+    ``models`` may be a zoo selector."""
     from .inference import lookup
 
     return lookup.ls(models, datasets, prompt_set, data_root=data_root)

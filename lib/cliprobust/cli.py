@@ -49,7 +49,8 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="image-decoding processes")
     p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:1 ...")
-    p.add_argument("--prompt-set", default=prompts.DEFAULT_PROMPT_SET, choices=list(prompts.PROMPT_SETS))
+    p.add_argument("--prompt-set", default=None, choices=list(prompts.PROMPT_SETS),
+                   help=f"CLIP prompt set (default: ${prompts.PROMPT_SET_ENV} or {prompts.DEFAULT_PROMPT_SET})")
     p.add_argument("--precision", default="fp32", choices=["fp32", "amp"], help="amp: bf16 autocast")
     p.add_argument("--chunk-size", type=int, default=1024, help="images per atomically saved chunk")
     p.add_argument("--seed", type=int, default=0, help="initialisation seed of random-init models")
@@ -85,7 +86,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"cliprobust evaluate: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        configs = configs_for(args.models, names, data_root=args.data_root, prompt_set=args.prompt_set,
+        configs = configs_for(args.models, names, data_root=args.data_root,
+                              prompt_set=args.prompt_set or prompts.default_prompt_set(),
                               batch_size=args.batch_size, workers=args.workers, device=args.device,
                               precision=args.precision, seed=args.seed, chunk_size=args.chunk_size,
                               strict=args.strict, check_count=not args.allow_partial,
@@ -102,7 +104,7 @@ def _cache_parser(sub: argparse._SubParsersAction) -> None:
     ls = csub.add_parser("ls", help="which (model, data set) outputs exist and which are missing")
     ls.add_argument("--models", required=True)
     ls.add_argument("--datasets", required=True)
-    ls.add_argument("--prompt-set", default=prompts.DEFAULT_PROMPT_SET, choices=list(prompts.PROMPT_SETS))
+    ls.add_argument("--prompt-set", default=None, choices=list(prompts.PROMPT_SETS))
     ls.add_argument("--data-root", default=None)
     ls.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     ls.set_defaults(func=cmd_cache_ls)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -75,6 +76,16 @@ PROMPT_SETS: dict[str, PromptSet] = _registry(_SETS)
 #: The paper default: the 80 OpenAI ImageNet templates, as used by open_clip's and
 #: CLIP_benchmark's ImageNet zero-shot numbers (the published tables cliprobust compares with).
 DEFAULT_PROMPT_SET = "openai-80"
+#: Environment variable that replaces the default prompt set everywhere (runs, cache reads, CLI),
+#: e.g. ``photo`` for CPU smoke runs where 80 templates x 1000 classes would dominate the time.
+PROMPT_SET_ENV = "CLIPROBUST_PROMPT_SET"
+
+
+def default_prompt_set() -> str:
+    """``$CLIPROBUST_PROMPT_SET`` if set (must name a prompt set), else :data:`DEFAULT_PROMPT_SET`."""
+    name = os.environ.get(PROMPT_SET_ENV) or DEFAULT_PROMPT_SET
+    get(name)
+    return name
 
 
 def get(name: str) -> PromptSet:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .. import datasets, prompts
@@ -33,7 +33,7 @@ class RunConfig:
     model: str  # model id (zoo id, or a parseable open_clip/timm id)
     dataset: str
     data_root: str | None = None
-    prompt_set: str = prompts.DEFAULT_PROMPT_SET  # CLIP only
+    prompt_set: str = field(default_factory=prompts.default_prompt_set)  # CLIP only
     batch_size: int = 64
     workers: int = 0
     device: str = "auto"  # "auto" = cuda when available, else cpu

@@ -53,7 +53,7 @@ def load(model: Any, dataset: str, prompt_set: str | None = None, *, data_root: 
          seed: int = 0, mmap: bool = True) -> Outputs:
     """See :func:`cliprobust.cache.load`."""
     entry = resolve_entry(model)
-    prompt_set = prompt_set or prompts.DEFAULT_PROMPT_SET
+    prompt_set = prompt_set or prompts.default_prompt_set()
     want = expected_key(entry, dataset, data_root, seed)
     head = head_spec(entry, prompt_set)
     hits = cache.find(entry.id, dataset, {**want, "head": head})
@@ -84,7 +84,10 @@ def _status(entry: EntryLike, dataset: str, prompt_set: str, data_root: Any) -> 
         return {**row, "status": "complete", "n_samples": m["n_samples"], "n_excluded": m["n_excluded"],
                 "completed_at": m["completed_at"], "entry": rel}
     if is_clip(entry) and cache.find(entry.id, dataset, want):
-        return {**row, "status": "derivable"}  # features cached: a matrix product away
+        # features cached: "derivable" (load works now) when the text head is cached too,
+        # else "needs-head" (cliprobust evaluate builds the head and derives, no image pass)
+        ready = cached_head(head_key(entry, head_classnames(), prompt_set)) is not None
+        return {**row, "status": "derivable" if ready else "needs-head"}
     if _partial(entry, dataset, {**want, "head": head}):
         return {**row, "status": "partial"}
     if cache.complete_entries(entry.id, dataset):
@@ -96,7 +99,7 @@ def ls(models: str | Iterable[Any], dataset_names: str | Iterable[str], prompt_s
        *, data_root: str | Path | None = None) -> pd.DataFrame:
     """See :func:`cliprobust.cache.ls`."""
     names = [d.strip() for d in dataset_names.split(",")] if isinstance(dataset_names, str) else list(dataset_names)
-    prompt_set = prompt_set or prompts.DEFAULT_PROMPT_SET
+    prompt_set = prompt_set or prompts.default_prompt_set()
     rows = [_status(e, d, prompt_set, data_root) for e in select_entries(models) for d in names if d]
     return pd.DataFrame(rows, columns=["model", "dataset", "head", "status", "n_samples", "n_excluded",
                                        "completed_at", "entry"])
