@@ -169,3 +169,16 @@ def test_cached_trials_and_table_from_cache(monkeypatch, mirror: Path) -> None:
     sb = tab[tab["level"] == "member"].set_index("name")["shape_bias"]
     assert sb["timm:test_resnet.r160_in1k"] == 1.0 and sb["open_clip:ViT-B-32/none"] == 0.0
     assert B.claim_c4(tr)["verdict"] == B.NOT_TESTABLE  # smoke models are neither CLIP group
+
+
+def test_cache_status_fast_path_agrees_with_ls(tmp_path: Path, monkeypatch) -> None:
+    from cliprobust import paths
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "outputs"))
+    st = B.cache_status("smoke")
+    assert list(st["model"]) == [e.id for e in B.zoo.select("smoke")]
+    assert set(st["status"]) == {"missing"}
+    # a model with a cache folder goes through cache.ls, whose verdict (no complete entry) must match
+    B.cache.slot_dir(st["model"][0], B.CACHE_DATASET).mkdir(parents=True)
+    st2 = B.cache_status("smoke")
+    assert list(st2["model"]) == list(st["model"])
+    assert st2["status"][0] == cache.ls(st["model"][0], B.CACHE_DATASET)["status"][0] == "missing"

@@ -64,6 +64,9 @@ CLIP_SOFTMAX_SCALE = 100.0
 CACHE_DATASET = "cue-conflict"
 CACHE_COLLECTIONS: tuple[str, ...] = ("clip-zeroshot", "clip-ft", "imagenet")
 
+#: Models dropped because their decisions duplicate another model's (README-tables.md), duplicate -> kept.
+DUPLICATES: dict[str, str] = dict(published.MVH_DUPLICATES)
+
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
 TABLE_COLUMNS = ["level", "group", "name", "label", "shape_bias", "ci_low", "ci_high", "n_members",
                  "n_conflict_trials", "cue_hit_rate"]
@@ -72,7 +75,7 @@ TABLE_COLUMNS = ["level", "group", "name", "label", "shape_bias", "ci_low", "ci_
 # --------------------------------------------------------------------------- published trials
 
 
-def dedupe_trials(trials: pd.DataFrame, duplicates: Mapping[str, str] = published.MVH_DUPLICATES) -> pd.DataFrame:
+def dedupe_trials(trials: pd.DataFrame, duplicates: Mapping[str, str] = DUPLICATES) -> pd.DataFrame:
     """Drop each duplicate model after checking that its decisions equal its twin's, stimulus by stimulus."""
     for dup, keep in duplicates.items():
         a = trials[trials["subject"] == dup].set_index("stimulus")["response"].sort_index()
@@ -153,9 +156,17 @@ def outputs_trials(outputs: Any, category_indices: Mapping[str, Sequence[int]] |
 
 
 def cache_status(models: str | Sequence[str] = CACHE_COLLECTIONS, dataset: str = CACHE_DATASET) -> pd.DataFrame:
-    """:func:`cliprobust.cache.ls` of the models (collections/selectors) on the cue-conflict stimuli."""
+    """:func:`cliprobust.cache.ls` of the models (zoo selectors) on the cue-conflict stimuli: model, status.
+
+    Models without any cache folder for the data set are ``missing`` without a key check (``ls`` would
+    resolve the 1,280 shipped files once per model and import the engine)."""
     sel = [models] if isinstance(models, str) else list(models)
-    return pd.concat([cache.ls(m, dataset) for m in sel], ignore_index=True)
+    ids = list(dict.fromkeys(e.id for s in sel for e in zoo.select(s)))
+    present = [m for m in ids if cache.slot_dir(m, dataset).is_dir()]
+    found = cache.ls(present, dataset) if present else pd.DataFrame(columns=["model", "dataset", "status"])
+    absent = pd.DataFrame({"model": [m for m in ids if m not in present], "dataset": dataset, "status": "missing"})
+    out = pd.concat([found, absent], ignore_index=True) if len(found) else absent
+    return out.set_index("model").loc[ids].reset_index()
 
 
 def cache_summary(status: pd.DataFrame) -> dict[str, int]:
@@ -239,7 +250,7 @@ def plot_groups(table: pd.DataFrame) -> plt.Figure:
            xlabel="shape bias = shape / (shape + texture) decisions")
     ax.axvline(0.5, color="0.6", lw=0.8, ls=":")
     ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     ax.set_title("Cue-conflict shape bias (95% CI, stimulus bootstrap)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -30,6 +30,8 @@ from .. import cache, published, zoo
 from ..metrics import factors as F
 from ..metrics import robustness as R
 
+#: The 10 factors of Tu et al. §4.1 (:data:`cliprobust.metrics.factors.PAPER_FACTORS`).
+PAPER_FACTORS: tuple[str, ...] = F.PAPER_FACTORS
 #: ImageNet-X result group holding the two zero-shot CLIP rows and the imagenet-testbed models.
 IMAGENETX_GROUP = "imagenet_testbed"
 #: Zero-shot CLIP rows with published ImageNet-X factor accuracies (OpenAI weights) -> display label.
@@ -58,6 +60,10 @@ C2_WIT_HIGHER: tuple[str, ...] = ("background", "pose")
 #: Zoo collection and data set whose per-sample caches feed the cache-driven part.
 CACHE_MODELS = "clip-zeroshot"
 CACHE_DATASET = "imagenet"
+
+#: One shade of the CLIP colour per CLIP row in the figures.
+_CLIP_SHADES: dict[str, str] = {"imagenetx:vit_b_32_clip_zeroshot": "#d62728",
+                                "imagenetx:resnet50_clip_zeroshot": "#8c1515", MVH_CLIP: "#f28e8e"}
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
 
@@ -329,6 +335,7 @@ def plot_factor_accuracy(ratio: pd.DataFrame, baseline: Sequence[str], colors: M
     base = ratio[ratio["model"].isin(baseline)]
     clip = ratio[ratio["family"] == "clip-zeroshot"]
     markers = dict(zip(sorted(clip["model"].unique()), "ovs^D"))
+    shade = {m: _CLIP_SHADES.get(m, colors["clip-zeroshot"]) for m in markers}
     for ax, col, xlabel in ((axes[0], "accuracy", "factor accuracy"), (axes[1], "error_ratio", "error ratio")):
         data = [base.loc[base["factor"] == f, col].to_numpy() for f in factors]
         ax.boxplot(data, positions=range(len(factors)), orientation="horizontal", widths=0.5,
@@ -337,15 +344,16 @@ def plot_factor_accuracy(ratio: pd.DataFrame, baseline: Sequence[str], colors: M
         for model, rows in clip.groupby("model"):
             rows = rows.set_index("factor").reindex(factors)
             label = {**CLIP_MODELS, MVH_CLIP: MVH_CLIP_LABEL}.get(model, model)
-            ax.scatter(rows[col], range(len(factors)), marker=markers[model], color=colors["clip-zeroshot"],
+            ax.scatter(rows[col], range(len(factors)), marker=markers[model], color=shade[model],
                        zorder=3, label=label, s=30)
         ax.set(xlabel=xlabel, yticks=range(len(factors)), yticklabels=factors)
     axes[1].axvline(1, color="0.5", lw=0.8, ls="--")
     axes[0].invert_yaxis()
-    axes[0].legend(loc="lower left", fontsize=8, title=f"boxes: {len(baseline)} ImageNet baseline models",
-                   title_fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False,
+               title=f"boxes: {len(baseline)} ImageNet baseline models (testbed STANDARD)", title_fontsize=8)
     fig.suptitle("ImageNet-X factors: zero-shot CLIP vs ImageNet models (Tu et al. §4.1)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
@@ -361,12 +369,13 @@ def plot_factor_er(er: pd.DataFrame, models: Sequence[str], colors: Mapping[str,
         rows = er[er["model"] == model].set_index("factor").reindex(factors)
         y = np.arange(len(factors)) + (k - (len(models) - 1) / 2) * 0.22
         ax.errorbar(rows["er"], y, xerr=[rows["er"] - rows["ci_low"], rows["ci_high"] - rows["er"]],
-                    fmt="ovs^D"[k], color=colors["clip-zeroshot"], alpha=1 - 0.25 * k, capsize=2,
+                    fmt="ovs^D"[k], color=_CLIP_SHADES.get(model, colors["clip-zeroshot"]), capsize=2,
                     label=rows["label"].iloc[0], ms=5)
     ax.axvline(0, color="k", lw=0.8)
     ax.set(yticks=range(len(factors)), yticklabels=factors, xlabel="factor-level effective robustness (accuracy)")
+    ax.set_xlim(min(lo.min(), er.loc[er["model"].isin(models), "ci_low"].min()) - 0.005, None)
     ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     ax.set_title("Factor-level ER of zero-shot CLIP (line: testbed STANDARD models, logit space)", fontsize=10)
     fig.tight_layout()
     return fig
