@@ -1,0 +1,230 @@
+"""Section 05 (calibration): ImageNet-X / uncertainty-baselines assembly, cache path, C7/C8 rules."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from imagenet_x.aggregate import estimated_calibration_error  # noqa: E402
+
+from cliprobust import datasets, published  # noqa: E402
+from cliprobust.cache import Outputs  # noqa: E402
+from cliprobust.metrics import calibration as C  # noqa: E402
+from cliprobust.sections import calibration as S  # noqa: E402
+
+# --------------------------------------------------------------------------- ImageNet-X
+
+
+@pytest.fixture(scope="module")
+def ix(mirror) -> pd.DataFrame:
+    return S.imagenetx_calibration()
+
+
+def test_imagenetx_ece_matches_imagenet_x_package(ix):
+    assert list(ix["model"]) == [f"imagenetx:{m}" for m in published.IMAGENETX_PREDICTION_MODELS]
+    for name, row in zip(published.IMAGENETX_PREDICTION_MODELS, ix.itertuples()):
+        df = published.imagenetx_predictions(name)
+        ref = estimated_calibration_error(df["correct"].astype(float).to_numpy(),
+                                          df["predicted_probability"].to_numpy(), n_bins=15)
+        assert row.ece == pytest.approx(ref, abs=1e-12)
+        assert row.n == 50_000 and row.accuracy == pytest.approx(df["correct"].mean())
+    assert ix["ece"].between(0, 0.5, inclusive="neither").all()
+    assert ix["ece_equal_mass"].between(0, 0.5, inclusive="neither").all()
+    # top-label ECE is at least |mean confidence - accuracy| (triangle inequality over bins)
+    assert (ix["ece"] >= ix["overconfidence"].abs() - 1e-12).all()
+
+
+def test_imagenetx_reliability_tables(ix):
+    rel = S.imagenetx_reliability(published.IMAGENETX_PREDICTION_MODELS[:2])
+    for model, r in rel.groupby("model"):
+        assert len(r) == C.ECE_BINS and r["count"].sum() == 50_000
+        full = r["count"] > 0  # ECE recomputed from the table
+        ece = np.sum(r.loc[full, "count"] / 50_000 * (r.loc[full, "accuracy"] - r.loc[full, "confidence"]).abs())
+        assert ece == pytest.approx(ix.set_index("model").loc[model, "ece"], abs=1e-12)
+    fig = S.plot_reliability(rel)
+    assert len(fig.axes) == 2
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- uncertainty-baselines
+
+
+@pytest.fixture(scope="module")
+def ub(mirror) -> pd.DataFrame:
+    return S.uncertainty_baselines_table()
+
+
+def test_uncertainty_baselines_table_structure(ub):
+    raw = published.uncertainty_baselines_results()
+    raw = raw[raw["test_set"].isin(S.UB_TEST_SETS) & raw["metric"].isin(["top1", "ece", "nll"])]
+    assert ub[["top1", "ece", "nll"]].notna().sum().sum() == len(raw)  # nothing lost in the pivot
+    assert (ub.loc[ub["arch"] == "ResNet-50", "method"].nunique()) == 17  # README: 17 ResNet-50 methods
+    flagged = ub[ub["suspect"]]
+    assert len(flagged) == 1 and flagged["arch"].item() == "EfficientNet-B0" and flagged["ece"].item() > 0.4
+    assert ub.loc[~ub["suspect"], "ece"].dropna().between(0, 0.5, inclusive="neither").all()
+
+
+def test_calibration_degrades_under_shift(ub):
+    # Direction fact of the published table: every ResNet-50 method with both values has a higher
+    # ECE and NLL on ImageNet-C than on ImageNet val.
+    w = ub[ub["arch"] == "ResNet-50"].pivot_table(index="method", columns="test_set", values=["ece", "nll"],
+                                                  observed=True)
+    for metric in ("ece", "nll"):
+        both = w[metric][["imagenet", "imagenet-c"]].dropna()
+        assert len(both) >= 10 and (both["imagenet-c"] > both["imagenet"]).all()
+
+
+def test_plot_uncertainty_baselines(ub):
+    fig = S.plot_uncertainty_baselines(ub)
+    n_methods = ub.loc[(ub["arch"] == "ResNet-50"), "method"].nunique()
+    assert len(fig.axes[0].lines) == n_methods
+    plt.close(fig)
+
+
+def test_reference_ece(ix, ub):
+    ref = S.reference_ece(ix, ub)
+    assert len(ref) == 4 + 4 and all(0 < v < 0.5 for v in ref.values())
+
+
+# --------------------------------------------------------------------------- cache path (synthetic Outputs)
+
+
+def _outputs(dataset: str, scores: np.ndarray, labels: np.ndarray, clip: bool) -> Outputs:
+    return Outputs("m", dataset, "head", scores.astype(np.float32), None, labels.astype(np.int64),
+                   tuple(f"f{i}" for i in range(len(labels))), 50.0 if clip else None, None,
+                   {"scores_kind": "cosine" if clip else "logits"})
+
+
+def _calibrated(n: int, k: int, rng: np.random.Generator, sharpen: float) -> tuple[np.ndarray, np.ndarray]:
+    """Logits z / sharpen whose labels are drawn from softmax(z): calibrated at T = 1 / sharpen... i.e.
+    returned logits are over-confident by the factor ``sharpen``."""
+    z = rng.normal(0, 2.0, (n, k))
+    cdf = np.cumsum(C.softmax(z), axis=1)
+    y = (rng.random((n, 1)) > cdf).sum(axis=1).clip(max=k - 1)
+    return z * sharpen, y
+
+
+def test_task_logits_follow_protocols():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4, 1000))
+    idx = datasets.subset_indices("imagenet-r")
+    zr, yr = S.task_logits("imagenet-r", z, idx[[0, 5, 10, 199]])
+    assert zr.shape == (4, 200) and list(yr) == [0, 5, 10, 199] and np.array_equal(zr, z[:, idx])
+    zo, _ = S.task_logits("objectnet", z, np.zeros(4, int))
+    assert zo.shape == (4, 113)
+    zi, yi = S.task_logits("imagenet", z, np.arange(4))
+    assert zi is z or np.array_equal(zi, z)
+
+
+def test_model_calibration_fits_temperature_and_helps():
+    rng = np.random.default_rng(1)
+    z, y = _calibrated(5000, 10, rng, sharpen=3.0)
+    z2, y2 = _calibrated(2000, 10, rng, sharpen=3.0)
+    outs = {"imagenet": _outputs("imagenet", z, y, False), "imagenet-v2": _outputs("imagenet-v2", z2, y2, False)}
+    t = S.model_calibration(outs, "imagenet")
+    assert set(t["test_set"]) == {"imagenet", "imagenet-v2"} and len(t) == 4
+    fit, rest = C.split_indices(len(y))
+    assert t.loc[t["test_set"] == "imagenet", "n"].unique().tolist() == [rest.size]
+    temp = t["temperature"].max()
+    assert temp == pytest.approx(C.fit_temperature(z[fit], y[fit]))
+    assert 2.5 < temp < 3.5  # the over-confidence factor is recovered
+    for _, g in t.groupby("test_set"):
+        before, after = g.set_index("stage").loc["uncalibrated"], g.set_index("stage").loc["temperature_scaled"]
+        assert after["ece"] < before["ece"] and after["nll"] < before["nll"]
+        assert after["accuracy"] == before["accuracy"]
+    # NLL cross-checked with torch on the shifted set
+    row = t[(t["test_set"] == "imagenet-v2") & (t["stage"] == "temperature_scaled")]
+    ref = F.cross_entropy(torch.from_numpy(z2.astype(np.float32).astype(np.float64) / temp), torch.from_numpy(y2))
+    assert row["nll"].item() == pytest.approx(ref.item(), rel=1e-6)
+
+
+def test_cache_calibration_table_uses_clip_logit_scale():
+    rng = np.random.default_rng(2)
+    z, y = _calibrated(1000, 10, rng, sharpen=1.0)
+    cos = z / 50.0  # stored cosines; Outputs.logits multiplies back by the logit scale 50
+    outs = {("clip", "imagenet"): _outputs("imagenet", cos, y, True),
+            ("clf", "imagenet"): _outputs("imagenet", z, y, False)}
+    inv = pd.DataFrame([(m, d, "complete") for m, d in outs] + [("clf", "imagenet-a", "missing"),
+                                                               ("gone", "imagenet", "missing")],
+                       columns=["model", "dataset", "status"])
+    t = S.cache_calibration_table(inv, "imagenet", loader=lambda m, d: outs[(m, d)],
+                                  info_of=lambda m: {"group": "g", "pretrain_data": "d"})
+    assert list(t.columns) == S.CACHE_COLUMNS and set(t["model"]) == {"clip", "clf"}
+    a, b = (t[t["model"] == m].set_index("stage") for m in ("clip", "clf"))
+    assert np.allclose(a[["ece", "nll", "temperature"]], b[["ece", "nll", "temperature"]], atol=1e-5)
+    assert 0.8 < a.loc["temperature_scaled", "temperature"] < 1.25  # calibrated at the learned scale
+    empty = S.cache_calibration_table(inv.assign(status="missing"), "imagenet", loader=None, info_of=None)
+    assert empty.empty and list(empty.columns) == S.CACHE_COLUMNS
+
+
+def test_cache_reliability_before_after():
+    rng = np.random.default_rng(3)
+    z, y = _calibrated(3000, 10, rng, sharpen=3.0)
+    rel = S.cache_reliability({"imagenet": _outputs("imagenet", z, y, False)}, "imagenet")
+    assert set(rel["stage"]) == set(S.STAGES)
+    ece = {s: np.nansum(r["count"] / r["count"].sum() * (r["accuracy"] - r["confidence"]).abs())
+           for s, r in rel.groupby("stage")}
+    assert ece["temperature_scaled"] < ece["uncalibrated"]
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def _claim_table(clip_ece: float, clip_ts_ece: float, n: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Synthetic cache table: n ImageNet models and n CLIPs (2 pre-training sources) on 2 test sets."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        for group, ece, ts in (("imagenet", 0.05, 0.03), ("clip-zeroshot", clip_ece, clip_ts_ece)):
+            src = "A" if i % 2 else "B"
+            shift = 0.04 if (group == "clip-zeroshot" and src == "A") else 0.0
+            for test_set in ("imagenet", "imagenet-v2"):
+                acc = 0.7 + 0.013 * i
+                for stage, e in (("uncalibrated", ece + shift), ("temperature_scaled", ts)):
+                    rows.append({"model": f"{group}-{i}", "group": group, "pretrain_data": src,
+                                 "test_set": test_set, "stage": stage, "temperature": 1.0, "t_at_bound": False,
+                                 "n": 100, "accuracy": acc, "ece": e + rng.normal(0, 0.002), "nll": 1.0,
+                                 "brier": 0.5})
+    return pd.DataFrame(rows)
+
+
+def test_claims_not_testable_without_caches():
+    ref = {"x": 0.03}
+    for claim in (S.claim_c7, S.claim_c8):
+        out = claim(None, reference=ref)
+        assert out["verdict"] == "not testable here" and set(out) == {"claim", "verdict", "evidence", "numbers"}
+        assert out["numbers"]["reference_ece"] == ref
+    smoke_only = _claim_table(0.02, 0.01).assign(group="smoke")
+    assert S.claim_c7(smoke_only, reference=ref)["verdict"] == "not testable here"
+    assert S.claim_c8(smoke_only, reference=ref)["verdict"] == "not testable here"
+
+
+def test_claim_c7_rules():
+    ref = {}
+    mixed = S.claim_c7(_claim_table(clip_ece=0.06, clip_ts_ece=0.02), reference=ref)  # CLIP worse, sources differ
+    assert mixed["verdict"] == "reproduced" and mixed["numbers"]["kruskal_p"] < S.ALPHA
+    better = S.claim_c7(_claim_table(clip_ece=0.01, clip_ts_ece=0.02), reference=ref)
+    assert better["numbers"]["share_better"] >= 0.5  # source B beats the ImageNet median everywhere
+    always = _claim_table(clip_ece=0.01, clip_ts_ece=0.02)
+    always.loc[always["group"] == "clip-zeroshot", "ece"] = 0.01  # uniformly better, no source effect
+    out = S.claim_c7(always, reference=ref)
+    assert out["verdict"] == "not reproduced" and out["numbers"]["share_better"] == 1.0
+
+
+def test_claim_c8_rules():
+    assert S.claim_c8(_claim_table(0.06, clip_ts_ece=0.01), reference={})["verdict"] == "reproduced"
+    assert S.claim_c8(_claim_table(0.06, clip_ts_ece=0.05), reference={})["verdict"] == "not reproduced"
+    far = _claim_table(0.06, 0.01)
+    far.loc[far["group"] == "clip-zeroshot", "accuracy"] = 0.3  # no ImageNet model of similar accuracy
+    assert S.claim_c8(far, reference={})["verdict"] == "not testable here"
+    pairs = S.c8_pairs(_claim_table(0.06, 0.01).query("stage == 'temperature_scaled'"))
+    for _, p in pairs.iterrows():  # neighbour counts by a brute-force loop
+        assert p["n_neighbours"] == sum(abs(0.7 + 0.013 * i - p["accuracy"]) <= S.C8_ACC_WINDOW
+                                        for i in range(8))
