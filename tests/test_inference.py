@@ -308,3 +308,14 @@ def test_real_size_vit_b_32_pass_on_a_few_images():
     ours = prompts.build_classifier(loaded.encode_text, names, templates)
     theirs = open_clip.build_zero_shot_classifier(loaded.model, open_clip.get_tokenizer("ViT-B-32"), names, templates)
     torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_amp_run_agrees_with_cpu(tmp_cache, tmp_path, monkeypatch):
+    root = small_tree(tmp_path / "root")
+    cpu = _arrays(run_one(small_config(TINY_CLIP, root)))
+    monkeypatch.setenv("CLIPROBUST_CACHE_DIR", str(tmp_path / "gpu"))
+    gpu = cache.read_entry(run_one(small_config(TINY_CLIP, root, device="cuda", precision="amp")), mmap=False)
+    assert gpu.meta["device"].startswith("cuda") and gpu.meta["key"]["precision"] == "amp"
+    np.testing.assert_allclose(gpu.scores.astype(np.float32), cpu["scores"].astype(np.float32), atol=0.05)
