@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache, partial
+from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -283,14 +284,14 @@ def er_draws(frame: pd.DataFrame, shift: str) -> pd.DataFrame:
     degenerate resamples); same lines and seed as the per-model CIs of :func:`er_frame`."""
     rows = frame[frame["shift"] == shift]
     fits = _line_fits(rows[rows["in_baseline"]])
-    draws = [np.asarray(robustness.effective_robustness(rows["id_acc"], rows["ood_acc"], f)) for f in fits]
+    x, y = rows["id_acc"].to_numpy(float), rows["ood_acc"].to_numpy(float)
+    draws = [np.asarray(robustness.effective_robustness(x, y, f)) for f in fits]
     return pd.DataFrame(np.stack(draws), columns=rows["model"].to_numpy())
 
 
-def _mean_of_shift_draws(frame: pd.DataFrame) -> pd.DataFrame:
-    """Draws of the mean of the 5 per-shift ERs, for models with all 5 (R's line resamples its own
-    80 baseline models with the same seed, the other four share 85)."""
-    per_shift = [er_draws(frame, s) for s in SHIFTS if (frame["shift"] == s).any()]
+def _mean_of_shift_draws(per_shift: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Draws of the mean of the 5 per-shift ERs (one frame of :func:`er_draws` per shift), for models
+    with all 5 (R's line resamples its own 80 baseline models with the same seed, the others 85)."""
     common = sorted(set.intersection(*(set(d.columns) for d in per_shift)))
     return sum(d[common] for d in per_shift) / len(per_shift)
 
@@ -325,26 +326,27 @@ def group_summary(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     :data:`GROUP_CI_RESAMPLES_MODELS`), ``er_median``, ``er_std``. Shifts: :data:`ER_SHIFTS` present
     in ``frame`` plus :data:`MEAN_OF_SHIFT_ER` (models with all 5 shifts)."""
     frame = er_frame() if frame is None else frame
+    shifts = [s for s in ER_SHIFTS if (frame["shift"] == s).any()]
+    draws = {s: er_draws(frame, s) for s in shifts}
     rows = []
-    for shift in [s for s in ER_SHIFTS if (frame["shift"] == s).any()]:
-        sub = frame[frame["shift"] == shift]
-        rows += _summary_rows(frame, shift, er_draws(frame, shift), sub.set_index("model")["er"])
-    if all((frame["shift"] == s).any() for s in SHIFTS):
-        draws = _mean_of_shift_draws(frame)
+    for shift in shifts:
+        point = frame[frame["shift"] == shift].set_index("model")["er"]
+        rows += _summary_rows(frame, shift, draws[shift], point)
+    if all(s in draws for s in SHIFTS):
         point = per_model_table(frame).set_index("model")["er_mean_of_shifts"].dropna()
-        rows += _summary_rows(frame, MEAN_OF_SHIFT_ER, draws, point)
+        rows += _summary_rows(frame, MEAN_OF_SHIFT_ER, _mean_of_shift_draws([draws[s] for s in SHIFTS]), point)
     return pd.DataFrame(rows)
 
 
 def baseline_comparison() -> pd.DataFrame:
-    """Group mean ER on :data:`FT_SHIFTS` + :data:`MEAN_SHIFT_4` under both baselines, wide:
-    (group, source, shift) x ``er_<baseline>``; models and shifts common to both."""
+    """Group mean ER on :data:`FT_SHIFTS` + :data:`MEAN_SHIFT_4` under both baselines (no CIs), wide:
+    (group, source, shift) x ``n_<baseline>``, ``er_<baseline>``; groups and shifts common to both."""
     parts = []
     for name in BASELINES:
-        s = group_summary(er_frame(name))
-        s = s[s["shift"].isin(FT_SHIFTS + (MEAN_SHIFT_4,))]
-        parts.append(s.set_index(["group", "source", "shift"])[["n", "er_mean"]]
-                     .rename(columns={"er_mean": f"er_{name}", "n": f"n_{name}"}))
+        f = er_frame(name)
+        f = f[f["shift"].isin(FT_SHIFTS + (MEAN_SHIFT_4,))]
+        g = f.groupby(["group", "source", "shift"])["er"].agg(["size", "mean"])
+        parts.append(g.rename(columns={"size": f"n_{name}", "mean": f"er_{name}"}))
     return parts[0].join(parts[1], how="inner").reset_index()
 
 
@@ -555,14 +557,17 @@ def claim_c12(frame: pd.DataFrame | None = None) -> dict:
         return {"claim": "C12", "evidence": "fewer than 2 paired zero-shot weight sets",
                 "verdict": "not testable here"}
     mean, low, high, k = _cluster_mean_ci(p["delta"], p["zs_model"])
-    per_shift = {sh: round(float(pairs.loc[pairs["shift"] == sh, "delta"].mean()), 4) for sh in FT_SHIFTS}
-    evidence = (f"{len(p)} fine-tunes of {k} zero-shot weight sets: mean ER (4 shifts) "
-                f"{p['er_zs'].mean():+.3f} zero-shot -> {p['er_ft'].mean():+.3f} fine-tuned; "
-                f"ΔER {mean:+.3f} [{low:+.3f}, {high:+.3f}]; {int((p['delta'] < 0).sum())}/{len(p)} decrease")
+    by_set = p.groupby("zs_model")[["er_zs", "er_ft"]].mean().mean()  # weight sets weigh equally
+    per_shift = {sh: round(float(pairs[pairs["shift"] == sh].groupby("zs_model")["delta"].mean().mean()), 4)
+                 for sh in FT_SHIFTS}
+    n_down = int((p["delta"] < 0).sum())
+    evidence = (f"{len(p)} fine-tunes of {k} zero-shot weight sets, mean over weight sets of ER (4 shifts): "
+                f"{by_set['er_zs']:+.3f} zero-shot -> {by_set['er_ft']:+.3f} fine-tuned, ΔER {mean:+.3f} "
+                f"[{low:+.3f}, {high:+.3f}]; {n_down}/{len(p)} fine-tunes lose ER")
     return {"claim": "C12", "evidence": evidence, "n_pairs": len(p), "n_weight_sets": k,
-            "er_zs_mean": round(float(p["er_zs"].mean()), 4), "er_ft_mean": round(float(p["er_ft"].mean()), 4),
+            "er_zs_mean": round(float(by_set["er_zs"]), 4), "er_ft_mean": round(float(by_set["er_ft"]), 4),
             "delta_mean": round(mean, 4), "delta_ci": (round(low, 4), round(high, 4)),
-            "n_decrease": int((p["delta"] < 0).sum()), "delta_per_shift": per_shift,
+            "n_decrease": n_down, "delta_per_shift": per_shift,
             "verdict": "reproduced" if high < 0 else "not reproduced"}
 
 
@@ -691,7 +696,12 @@ def plot_er_scaling(frame: pd.DataFrame | None = None) -> plt.Figure:
     return fig
 
 
-def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Group mean ER (with CI) of the headline :data:`MEAN_SHIFT` and of :data:`MEAN_SHIFT_4`."""
+def headline_table(summary: pd.DataFrame, decimals: int | None = None) -> pd.DataFrame:
+    """Group mean ER (with CI) of the headline :data:`MEAN_SHIFT` and of :data:`MEAN_SHIFT_4`;
+    ``decimals`` rounds for printing (and turns ``-0.0`` into ``0.0``)."""
     cols = ["group", "source", "shift", "n", "er_mean", "ci_low", "ci_high"]
-    return summary.loc[summary["shift"].isin([MEAN_SHIFT, MEAN_SHIFT_4]), cols].reset_index(drop=True)
+    out = summary.loc[summary["shift"].isin([MEAN_SHIFT, MEAN_SHIFT_4]), cols].reset_index(drop=True)
+    if decimals is not None:
+        num = ["er_mean", "ci_low", "ci_high"]
+        out[num] = out[num].round(decimals) + 0.0
+    return out
