@@ -26,6 +26,7 @@ from scipy import stats
 
 from .. import cache, datasets, published
 from ..metrics import calibration as C
+from .ood_detection import cache_inventory, missing_caches  # noqa: F401  (shared cache helpers)
 
 #: Verdict vocabulary of the claim functions (PAPERS.md).
 VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "not testable here")
@@ -231,11 +232,19 @@ def _testable(rows: pd.DataFrame) -> bool:
     return all(on_id.get(g, 0) >= MIN_MODELS for g in CLAIM_GROUPS)
 
 
-def _untestable(claim: str, rows: pd.DataFrame, reference: Mapping[str, float]) -> dict:
+def _ignored(table: pd.DataFrame | None) -> str:
+    """Note on cached models outside :data:`CLAIM_GROUPS` (e.g. random-init smoke models)."""
+    if table is None or table.empty:
+        return ""
+    other = table.loc[~table["group"].isin(CLAIM_GROUPS)].groupby("group")["model"].nunique()
+    return "".join(f" {n} cached {g} model(s) never count." for g, n in other.items())
+
+
+def _untestable(claim: str, rows: pd.DataFrame, reference: Mapping[str, float], note: str = "") -> dict:
     n = rows[rows["test_set"] == TEMPERATURE_FIT_SET].groupby("group")["model"].nunique().to_dict()
     ref = "; ".join(f"{k} {v:.3f}" for k, v in reference.items())
     evidence = (f"needs per-sample caches of >= {MIN_MODELS} zero-shot CLIP and ImageNet models on "
-                f"{TEMPERATURE_FIT_SET} (have {n or 'none'}). Reference side from published ImageNet-model "
+                f"{TEMPERATURE_FIT_SET} (have {n or 'none'}).{note} Reference side from published ImageNet-model "
                 f"ECEs (top-label, before temperature scaling): {ref or 'n/a'}.")
     return {"claim": claim, "verdict": "not testable here", "evidence": evidence,
             "numbers": {"models_on_imagenet": n, "reference_ece": dict(reference)}}
@@ -271,7 +280,7 @@ def claim_c7(table: pd.DataFrame | None = None, reference: Mapping[str, float] |
     reference = reference_ece() if reference is None else reference
     rows = _claim_rows(table, "uncalibrated")
     if not _testable(rows):
-        return _untestable("C7", rows, reference)
+        return _untestable("C7", rows, reference, _ignored(table))
     parts = c7_parts(rows)
     verdict = "reproduced" if parts["i"] and parts["ii"] else "not reproduced"
     evidence = (f"(i) {parts['share_better']:.2f} of {parts['n_pairs']} (zero-shot CLIP, test set) pairs have a "
@@ -307,7 +316,7 @@ def claim_c8(table: pd.DataFrame | None = None, reference: Mapping[str, float] |
     reference = reference_ece() if reference is None else reference
     rows = _claim_rows(table, "temperature_scaled")
     if not _testable(rows):
-        return _untestable("C8", rows, reference)
+        return _untestable("C8", rows, reference, _ignored(table))
     pairs = c8_pairs(rows)
     pairs = pairs[pairs["n_neighbours"] >= C8_MIN_NEIGHBOURS]
     if len(pairs) < C8_MIN_PAIRS:
@@ -338,7 +347,8 @@ def plot_reliability(rel: pd.DataFrame, panel: str = "model", titles: Mapping[st
         mid = ((r["upper"] + r["lower"]) / 2).to_numpy()
         ax.bar(mid, r["accuracy"].fillna(0), width=width, color="#1f77b4", edgecolor="w", label="accuracy")
         gap = (r["confidence"] - r["accuracy"]).fillna(0)
-        ax.bar(mid, gap, bottom=r["accuracy"].fillna(0), width=width, color="#d62728", alpha=0.35, label="gap")
+        ax.bar(mid, gap, bottom=r["accuracy"].fillna(0), width=width, color="none", edgecolor="#d62728",
+               hatch="///", linewidth=0.6, label="gap to mean confidence")
         ax.plot([0, 1], [0, 1], "k--", lw=0.8)
         ax.plot(mid, r["count"] / r["count"].sum(), color="0.4", lw=1, label="share of samples")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=(titles or {}).get(key, key))
@@ -353,7 +363,7 @@ def plot_uncertainty_baselines(ub: pd.DataFrame) -> plt.Figure:
     """ECE and NLL of the uncertainty-baselines ResNet-50 methods per test set (suspect values left out)."""
     d = ub[(ub["arch"] == "ResNet-50") & ~ub["suspect"]].copy()
     x = {t: i for i, t in enumerate(UB_TEST_SETS)}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
     for ax, metric in zip(axes, ("ece", "nll")):
         for method, g in d.dropna(subset=[metric]).groupby("method"):
             det = method == "Deterministic"
@@ -362,6 +372,6 @@ def plot_uncertainty_baselines(ub: pd.DataFrame) -> plt.Figure:
                     color="k" if det else None, alpha=1 if det else 0.6, label=method)
         ax.set_xticks(range(len(UB_TEST_SETS)), UB_TEST_SETS)
         ax.set(ylabel=metric.upper(), title=f"ResNet-50 {metric.upper()} (before temperature scaling)")
-    axes[1].legend(fontsize=6, loc="upper left", ncol=1)
+    axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
