@@ -256,7 +256,7 @@ def er_frame(baseline: str = BASELINE) -> pd.DataFrame:
 
 def per_model_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per model: metadata, ImageNet accuracy, ``er_<shift>`` for :data:`ER_SHIFTS`, the
-    headline's CI (``ci_low``/``ci_high`` of :data:`MEAN_SHIFT`) and ``er_mean_of_shifts`` (mean of
+    headline's CI (``er_mean-shift_ci_low``/``_ci_high``) and ``er_mean_of_shifts`` (mean of
     the 5 per-shift ERs, ``robustness.er_average``; NaN unless the model has all 5)."""
     frame = er_frame() if frame is None else frame
     er = frame.pivot(index="model", columns="shift", values="er")
@@ -264,6 +264,7 @@ def per_model_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     avg = robustness.er_average(frame[frame["shift"].isin(SHIFTS)]).set_index("model")
     er["er_mean_of_shifts"] = avg["er_mean"].where(avg["n_shifts"] == len(SHIFTS))
     head = frame[frame["shift"] == MEAN_SHIFT].set_index("model")[["ci_low", "ci_high"]]
+    head = head.add_prefix(f"er_{MEAN_SHIFT}_")
     meta = frame.drop_duplicates("model").set_index("model")[META_COLUMNS[1:] + ["in_baseline", "id_acc"]]
     out = meta.join(er).join(head).rename_axis("model").reset_index()
     return out.sort_values(["group", "source", "model"]).reset_index(drop=True)
