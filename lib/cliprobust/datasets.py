@@ -353,13 +353,21 @@ def _shipped_label(spec: DatasetSpec, name: str) -> int:
     return _wnid_index()[rel[:9]]
 
 
-def _shipped_files(spec: DatasetSpec) -> FileList:
+@lru_cache(maxsize=None)
+def _shipped_rows(spec: DatasetSpec) -> tuple[tuple[str, ...], tuple[int, ...], str]:
+    """(fetch names, labels, fingerprint) of a shipped set, from the artifact table alone."""
     arts = fetch.select(spec.shipped_prefix or "")
     _check_count(spec, Path(spec.shipped_prefix or ""), len(arts), True)
     names_ = tuple(a.name for a in arts)
-    labels = np.asarray([_shipped_label(spec, n) for n in names_], dtype=np.int64)
-    file_paths = tuple(paths.data_dir() / n for n in names_)
-    return FileList(spec.name, names_, file_paths, labels, _fingerprint([(a.name, a.sha256) for a in arts]))
+    labels = tuple(_shipped_label(spec, n) for n in names_)
+    return names_, labels, _fingerprint([(a.name, a.sha256) for a in arts])
+
+
+def _shipped_files(spec: DatasetSpec) -> FileList:
+    names_, labels, fp = _shipped_rows(spec)
+    root = paths.data_dir()  # where fetch puts them (env-dependent, so not memoized)
+    file_paths = tuple(root / n for n in names_)
+    return FileList(spec.name, names_, file_paths, np.asarray(labels, dtype=np.int64), fp)
 
 
 def resolve(name: str, data_root: str | Path | None = None, *, check_count: bool = True) -> FileList:
@@ -374,6 +382,14 @@ def resolve(name: str, data_root: str | Path | None = None, *, check_count: bool
         raise DatasetError(f"data set {name!r} is not shipped: pass --data-root DIR (data_root=) with "
                            f"the layout {spec.layout}")
     return _local_files(spec, Path(data_root).expanduser().resolve(), check_count)
+
+
+def fingerprint(name: str, data_root: str | Path | None = None) -> str:
+    """The file-list fingerprint of a set (shipped sets: from the artifact table, no file access)."""
+    spec = get(name)
+    if spec.shipped:
+        return _shipped_rows(spec)[2]
+    return resolve(name, data_root, check_count=False).fingerprint
 
 
 def materialize(files: FileList, progress: bool = False) -> FileList:
