@@ -102,6 +102,9 @@ def test_accuracy_goes_with_ood_auroc_within_sources(summary):
 
 def test_claim_c5_real_data_is_a_valid_verdict(summary):
     out = O.claim_c5(summary, sensitivity=("max_logit",))
+    nin = out["numbers"]["ninco_imagenet"]
+    assert nin["n"] == 25  # README: 29 ImageNet classifiers, 4 of them CLIP fine-tunes
+    assert -1 <= nin["spearman_lo"] <= nin["spearman"] <= nin["spearman_hi"] <= 1
     assert set(out) == {"claim", "verdict", "evidence", "numbers"} and out["verdict"] in O.VERDICTS
     assert set(out["numbers"]["groups"]) == set(O.CORRELATION_GROUPS)
     ok = all(out["numbers"]["groups"][g]["spearman"] >= O.C5_MIN_RHO and out["numbers"]["groups"][g]["spearman_lo"] > 0

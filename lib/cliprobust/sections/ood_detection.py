@@ -197,15 +197,17 @@ def _c5_text(g: str, r: Mapping[str, float]) -> str:
             f"{r['spearman_hi']:.3f}], Pearson {r['pearson']:.3f}")
 
 
-def claim_c5(summary: pd.DataFrame | None = None, sensitivity: Iterable[str] = COOD_SENSITIVITY) -> dict:
+def claim_c5(summary: pd.DataFrame | None = None, sensitivity: Iterable[str] = COOD_SENSITIVITY,
+             ninco: pd.DataFrame | None = None) -> dict:
     """C5: within one training source, ImageNet accuracy correlates strongly with OOD detection.
 
     Data: COOD, score :data:`COOD_CONFIDENCE` (MSP), OOD AUROC = mean over the 11 severity levels.
     Rule: for each group in :data:`C5_GROUPS` (zero-shot CLIP; all ImageNet models) Spearman rho of
     id_top1 vs OOD AUROC >= :data:`C5_MIN_RHO` **and** the lower end of its 95 % bootstrap CI > 0
     -> ``reproduced``; any group failing -> ``not reproduced``; a group with fewer than
-    :data:`C5_MIN_MODELS` models -> ``not testable here``. Other confidence functions are reported
-    (``numbers['sensitivity']``: Spearman per group), not judged.
+    :data:`C5_MIN_MODELS` models -> ``not testable here``. Reported, not judged: other COOD
+    confidence functions (``numbers['sensitivity']``) and the same correlation on NINCO's fixed OOD
+    classes for its 25 ImageNet classifiers (``numbers['ninco_imagenet']``, :func:`ninco_accuracy_correlation`).
     """
     summary = cood_summary() if summary is None else summary
     table = correlation_table(summary).set_index("group").to_dict("index")
@@ -214,10 +216,12 @@ def claim_c5(summary: pd.DataFrame | None = None, sensitivity: Iterable[str] = C
         verdict = "not testable here"
     else:
         verdict = "reproduced" if all(_c5_group_holds(r) for r in judged.values()) else "not reproduced"
+    nin = ninco_accuracy_correlation(ninco)
     evidence = (f"COOD, {summary['confidence'].iloc[0]} score, mean OOD AUROC over 11 severities vs ImageNet "
                 f"top-1 within source: " + "; ".join(_c5_text(g, r) for g, r in judged.items()) +
-                f". Rule: Spearman >= {C5_MIN_RHO} with 95% bootstrap CI above 0 in each of {list(C5_GROUPS)}.")
-    numbers = {"groups": table, "sensitivity": _c5_sensitivity(sensitivity)}
+                f". Rule: Spearman >= {C5_MIN_RHO} with 95% bootstrap CI above 0 in each of {list(C5_GROUPS)}. "
+                f"Not judged: on NINCO's fixed OOD classes ({C5_NINCO_SCORE}) " + _c5_text("ImageNet classifiers", nin) + ".")
+    numbers = {"groups": table, "sensitivity": _c5_sensitivity(sensitivity), "ninco_imagenet": nin}
     return {"claim": "C5", "verdict": verdict, "evidence": evidence, "numbers": numbers}
 
 
@@ -292,6 +296,18 @@ def c6_table(table: pd.DataFrame | None = None, comparison: str = "declared") ->
     out = pd.concat(parts)[cols]
     out["benchmark"] = pd.Categorical(out["benchmark"], NINCO_BENCHMARKS, ordered=True)
     return out.sort_values(["benchmark", "role", "source"]).reset_index(drop=True)
+
+
+#: Score of the secondary (not judged) C5 check on NINCO: MSP, as for COOD.
+C5_NINCO_SCORE = "MSP"
+
+
+def ninco_accuracy_correlation(table: pd.DataFrame | None = None, method: str = C5_NINCO_SCORE) -> dict[str, float]:
+    """:func:`correlations` of id_top1 vs mean NINCO-class AUROC over NINCO's ImageNet classifiers
+    (family ``imagenet``: the CLIP fine-tunes are another training source)."""
+    table = ninco_table() if table is None else table
+    sub = table[(table["benchmark"] == NINCO_BENCHMARK) & (table["method"] == method) & (table["family"] == "imagenet")]
+    return correlations(sub["id_top1"].to_numpy(), sub["auroc"].to_numpy())
 
 
 def c6_parts(comp: pd.DataFrame) -> dict[str, object]:
