@@ -250,9 +250,11 @@ def plot_groups(table: pd.DataFrame) -> plt.Figure:
            xlabel="shape bias = shape / (shape + texture) decisions")
     ax.axvline(0.5, color="0.6", lw=0.8, ls=":")
     ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     ax.set_title("Cue-conflict shape bias (95% CI, stimulus bootstrap)", fontsize=10)
-    fig.tight_layout()
+    handles, labels = ax.get_legend_handles_labels()
+    bottom = 0.6 / fig.get_figheight()  # keep 0.6 in below the axes for the legend
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    fig.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, bottom), ncol=3, frameon=False)
     return fig
 
 
