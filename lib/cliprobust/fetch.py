@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import paths
 
