@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import open_clip
 import pytest
 import timm
 from _tiny import SAMPLE, TINY_CLIP, TINY_VIT, fast_config, imagenet_r_tree, run_in_child, small_config, small_tree
@@ -57,8 +58,8 @@ def test_key_covers_model_weights_preprocessing_files_precision_and_head(tmp_cac
     files = datasets.resolve(SAMPLE)
     clip = parse_model_id(TINY_CLIP)
     base = entry_key(fast_config(TINY_CLIP), clip, files)
-    assert {"format_version", "model_id", "weights_id", "preprocess", "dataset", "files_sha", "precision",
-            "head", "image_key_sha"} <= set(base)
+    assert {"format_version", "model_id", "weights_id", "architecture_sha", "preprocess", "dataset", "files_sha",
+            "precision", "head", "image_key_sha"} <= set(base)
     other_prompts = entry_key(fast_config(TINY_CLIP, prompt_set="classname"), clip, files)
     assert other_prompts["image_key_sha"] == base["image_key_sha"] and other_prompts["head"] != base["head"]
     variants = [fast_config(TINY_CLIP, precision="amp"), fast_config(TINY_CLIP, seed=1)]
@@ -66,6 +67,10 @@ def test_key_covers_model_weights_preprocessing_files_precision_and_head(tmp_cac
     assert len(shas) == 3
     fewer = dataclasses.replace(files, fingerprint="0" * 64)
     assert canonical_sha(image_key(fast_config(TINY_CLIP), clip, fewer)) != base["image_key_sha"]
+    configs = open_clip.factory._MODEL_CONFIGS  # a changed architecture under the same name
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(configs, "cliprobust-tiny", {**configs["cliprobust-tiny"], "embed_dim": 16})
+        assert entry_key(fast_config(TINY_CLIP), clip, files)["image_key_sha"] != base["image_key_sha"]
     # parameters that cannot change the numbers are not in the key
     same = entry_key(fast_config(TINY_CLIP, batch_size=3, workers=2, chunk_size=7, strict=True), clip, files)
     assert canonical_sha(same) == canonical_sha(base)

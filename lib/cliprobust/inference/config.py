@@ -1,9 +1,9 @@
 """The frozen run configuration and the content-addressed cache key derived from it.
 
 A cache entry is keyed by the sha256 of a canonical JSON of everything its numbers depend on:
-format version, model id, weights id, the model's preprocessing, the data set (name, protocol,
-fingerprint of the exact files), numeric precision, and the head (classifier, or zero-shot
-prompt set + class names). Batch size, workers and device are not in the key.
+format version, model id, weights id, architecture config, the model's preprocessing, the data
+set (name, protocol, fingerprint of the exact files), numeric precision, and the head
+(classifier, or zero-shot prompt set + class names). Batch size, workers and device are not in the key.
 The *image key* is the same without the head: CLIP entries that share it share image features,
 so a new prompt set is a matrix product, not an image pass.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from .. import datasets, prompts
 from ..datasets import FileList
 from .heads import HEAD_CLASSNAMES, head_classnames
-from .models import EntryLike, is_clip, preprocess_config, weights_id
+from .models import EntryLike, architecture_config, is_clip, preprocess_config, weights_id
 
 #: Bump when the on-disk layout or the meaning of a stored array changes: old entries are then
 #: never read again (their keys differ).
@@ -83,7 +83,7 @@ def head_name(head: dict[str, str]) -> str:
 def model_key(entry: EntryLike, seed: int = 0) -> dict[str, Any]:
     """The model side of the key: computable from the entry alone (no weights, no data)."""
     return {"format_version": FORMAT_VERSION, "model_id": entry.id, "weights_id": weights_id(entry, seed),
-            "preprocess": preprocess_config(entry)}
+            "architecture_sha": canonical_sha(architecture_config(entry)), "preprocess": preprocess_config(entry)}
 
 
 def dataset_protocol(name: str) -> dict[str, Any]:

@@ -136,6 +136,17 @@ def weights_id(entry: EntryLike, seed: int = 0) -> str:
     return f"timm:{_timm_name(entry)}"
 
 
+def architecture_config(entry: EntryLike) -> dict[str, Any]:
+    """open_clip: the architecture's model config (a changed config is a different network, even
+    under the same name -- e.g. ``cliprobust-tiny``); timm: the name (timm defines it in code)."""
+    if not is_clip(entry):
+        return {"timm_model": _timm_name(entry)}
+    cfg = open_clip.get_model_config(entry.arch)
+    if cfg is None:
+        raise KeyError(f"open_clip has no architecture {entry.arch!r} (entry {entry.id})")
+    return {**_jsonable(cfg), "quick_gelu": quick_gelu(entry) or bool(cfg.get("quick_gelu", False))}
+
+
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(d, sort_keys=True, default=list))
 
