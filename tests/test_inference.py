@@ -21,8 +21,8 @@ from PIL import Image, UnidentifiedImageError
 from timm.data import create_transform, resolve_data_config
 
 from cliprobust import cache, datasets, fetch, prompts
-from cliprobust.inference import (RunConfig, UnreadableImagesError, load_model, parse_model_id, preprocess_config,
-                                  run_one, runner)
+from cliprobust.inference import (EvaluationErrors, RunConfig, UnreadableImagesError, evaluate, load_model,
+                                  parse_model_id, preprocess_config, run_one, runner)
 from cliprobust.inference.heads import head_classnames, text_head
 
 pytestmark = pytest.mark.usefixtures("mirror")
@@ -319,3 +319,23 @@ def test_cuda_amp_run_agrees_with_cpu(tmp_cache, tmp_path, monkeypatch):
     gpu = cache.read_entry(run_one(small_config(TINY_CLIP, root, device="cuda", precision="amp")), mmap=False)
     assert gpu.meta["device"].startswith("cuda") and gpu.meta["key"]["precision"] == "amp"
     np.testing.assert_allclose(gpu.scores.astype(np.float32), cpu["scores"].astype(np.float32), atol=0.05)
+
+
+def test_evaluate_loads_each_model_once_and_walks_each_data_set_once(tmp_cache, tmp_path, monkeypatch):
+    root = small_tree(tmp_path / "root")
+    sample_root = tmp_path / "v2"
+    for cls, src in zip((0, 5), sample_files(2)):
+        (sample_root / "imagenetv2-matched-frequency-format-val" / str(cls)).mkdir(parents=True)
+        (sample_root / "imagenetv2-matched-frequency-format-val" / str(cls) / "a.jpeg").write_bytes(src.read_bytes())
+    loads, walks = [], []
+    real_load, real_resolve = runner.load_model, datasets.resolve
+    monkeypatch.setattr(runner, "load_model", lambda *a, **k: loads.append(a[0].id) or real_load(*a, **k))
+    monkeypatch.setattr(datasets, "resolve", lambda *a, **k: walks.append(a[0]) or real_resolve(*a, **k))
+    configs = [small_config(m, root) for m in (TINY_RESNET, TINY_VIT)]
+    configs[1:1] = [small_config(TINY_RESNET, sample_root, dataset="imagenet-v2")]
+    done = evaluate(configs)
+    assert len(done) == 3 and all(cache.is_complete(p) for p in done)
+    assert loads == [TINY_RESNET, TINY_VIT] and sorted(walks) == ["imagenet-r", "imagenet-v2"]
+    bad = [small_config(TINY_RESNET, tmp_path / "nowhere"), small_config(TINY_VIT, root)]
+    with pytest.raises(EvaluationErrors, match="1 evaluation"):  # the failure is reported, the rest ran
+        evaluate(bad)

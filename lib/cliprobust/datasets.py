@@ -312,7 +312,8 @@ def _check_folders(spec: DatasetSpec, base: Path, folders: set[str], check_count
         if extra:
             raise _layout_error(spec, base, f"folders {sorted(extra)[:5]} are not {spec.class_subset} classes")
     if check_count and spec.num_folders is not None and len(folders) != spec.num_folders:
-        raise _layout_error(spec, base, f"{len(folders)} class folders, expected {spec.num_folders}")
+        raise _layout_error(spec, base, f"{len(folders)} class folders, expected {spec.num_folders} (pass "
+                                        f"check_count=False / --allow-partial to evaluate an incomplete copy)")
 
 
 def _local_files(spec: DatasetSpec, root: Path, check_count: bool) -> FileList:

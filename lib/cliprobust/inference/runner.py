@@ -235,14 +235,15 @@ def _derive(config: RunConfig, entry: EntryLike, key: dict[str, Any], sha: str, 
     cache.write_final(path, arrays, src.file_ids, meta, excluded=source["excluded"])
 
 
-def run_one(config: RunConfig, model_loader: ModelLoader | None = None) -> Path:
+def run_one(config: RunConfig, model_loader: ModelLoader | None = None, files: FileList | None = None) -> Path:
     """Make the cache entry of ``config`` complete and return its folder (see module docstring).
 
-    ``model_loader`` lets a caller share one loaded model across data sets; by default the model
-    is loaded only if work remains.
+    ``model_loader`` lets a caller share one loaded model across data sets (by default the model
+    is loaded only if work remains); ``files`` an already resolved file list of ``config.dataset``.
     """
     entry = resolve_entry(config.model)
-    files = datasets.resolve(config.dataset, config.data_root, check_count=config.check_count)
+    if files is None or files.dataset != config.dataset:
+        files = datasets.resolve(config.dataset, config.data_root, check_count=config.check_count)
     key = entry_key(config, entry, files)
     sha = canonical_sha(key)
     path = cache.entry_path(key, sha)
@@ -295,13 +296,16 @@ def evaluate(configs: list[RunConfig], keep_going: bool = True) -> list[Path]:
     With ``keep_going`` a failing job is recorded and the rest still run; failures are raised
     together at the end as :class:`EvaluationErrors`.
     """
-    paths_, failures, loaders = [], [], {}
+    paths_, failures, loaders, file_lists = [], [], {}, {}
     for config in configs:
         if config.model not in loaders:
             loaders.clear()  # free the previous model before building the next
             loaders[config.model] = _memo(resolve_entry(config.model), config)
         try:
-            paths_.append(run_one(config, loaders[config.model]))
+            where = (config.dataset, config.data_root, config.check_count)
+            if where not in file_lists:  # one directory walk per data set, not per model
+                file_lists[where] = datasets.resolve(*where[:2], check_count=config.check_count)
+            paths_.append(run_one(config, loaders[config.model], file_lists[where]))
         except Exception as exc:  # noqa: BLE001 -- reported together below
             if not keep_going:
                 raise
