@@ -20,7 +20,7 @@ from cliprobust.inference import entry_key, image_key, load_model, parse_model_i
 from cliprobust.inference.heads import head_classnames, text_head
 from cliprobust.inference.config import canonical_sha
 
-pytestmark = pytest.mark.usefixtures("mirror")
+pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
 
 
 class _Count:

@@ -10,7 +10,7 @@ from _tiny import TINY_CLIP, TINY_RESNET, small_tree
 from cliprobust import cache, cli, paths
 from cliprobust.inference import RunConfig
 
-pytestmark = pytest.mark.usefixtures("mirror")
+pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
 
 
 def test_evaluate_then_cache_ls(tmp_cache, tmp_path, capsys):

@@ -25,7 +25,7 @@ from cliprobust.inference import (EvaluationErrors, RunConfig, UnreadableImagesE
                                   parse_model_id, preprocess_config, run_one, runner)
 from cliprobust.inference.heads import head_classnames, text_head
 
-pytestmark = pytest.mark.usefixtures("mirror")
+pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
 
 
 def _rgb(path: Path) -> Image.Image:
