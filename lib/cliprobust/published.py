@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .fetch import fetch
+from .metrics.robustness import testbed_baseline
 
 # --------------------------------------------------------------------------- test sets
 
@@ -326,10 +327,6 @@ TESTBED_TEST_SETS: dict[str, str] = {
 #: The testbed's two CLIP zero-shot rows (typed MORE_DATA upstream; family clip-zeroshot here).
 TESTBED_CLIP_ZEROSHOT: tuple[str, ...] = ("vit_b_32_clip_zeroshot", "resnet50_clip_zeroshot")
 
-#: Substrings whose models imagenet-testbed's plotting drops from its baselines (AWS reruns,
-#: batch-64 and subsampled-training ablations); used by :func:`testbed_baseline_models`.
-TESTBED_EXCLUDE_SUBSTRINGS: tuple[str, ...] = ("aws", "batch64", "subsample")
-
 
 def testbed_model_types() -> pd.DataFrame:
     """``model_types.csv``: testbed model name -> type (STANDARD, MORE_DATA, ROBUST_INTV, ...)."""
@@ -359,13 +356,12 @@ def testbed_results(include_other: bool = False) -> pd.DataFrame:
 
 
 def testbed_baseline_models() -> list[str]:
-    """Effective-robustness baseline set: testbed models of type STANDARD whose names contain none
-    of :data:`TESTBED_EXCLUDE_SUBSTRINGS` (Taori et al. 2020 baseline), as ``testbed:`` ids."""
-    types = testbed_model_types()
-    std = types.loc[types["type"] == "STANDARD", "model"]
+    """Effective-robustness baseline set (Taori et al. 2020) as ``testbed:`` ids: the rule of
+    :func:`cliprobust.metrics.robustness.testbed_baseline` over the models with results."""
+    types = testbed_model_types().set_index("model")["type"]
+    mask = testbed_baseline(types)
     present = set(_read_csv(TESTBED_RESULTS)["model"])
-    return sorted(f"testbed:{m}" for m in std
-                  if m in present and not any(s in m for s in TESTBED_EXCLUDE_SUBSTRINGS))
+    return sorted(f"testbed:{m}" for m in mask.index[mask.to_numpy()] if m in present)
 
 
 # --------------------------------------------------------------------------- label maps
