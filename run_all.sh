@@ -48,8 +48,9 @@ STAMP="$($PY -c 'import sys; print(sys.prefix)')/.cliprobust-install"
 WANT="$(cat pyproject.toml | sha256sum | cut -c1-16)"
 if [[ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
   echo "[run_all] installing cliprobust and its dependencies (first run: several minutes)"
-  "$PY" -m pip install -q --upgrade pip
-  "$PY" -m pip install -q -e ".[dev]"
+  quiet() { grep -v -e "^WARNING: Location" -e "^$" || true; }  # this machine's pip config is chatty
+  { "$PY" -m pip install -q --upgrade pip 2>&1; } | quiet
+  { "$PY" -m pip install -q -e ".[dev]" 2>&1; } | quiet
   "$PY" -m ipykernel install --sys-prefix --name cliprobust --display-name "Python (cliprobust)" >/dev/null
   echo "$WANT" > "$STAMP"
 fi
