@@ -35,9 +35,42 @@ def _run_local(configs: list, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: Where jobs run. ``local`` runs them here; a cluster executor (e.g. submitit/Slurm) adds an
-#: entry taking (configs, args) and submitting ``cliprobust.inference.run_one(config)`` per job.
-EXECUTORS: dict[str, Callable[[list, argparse.Namespace], int]] = {"local": _run_local}
+def _run_submitit(configs: list, args: argparse.Namespace) -> int:
+    """One submitit job per missing (model, data set) pair; wait; report failures with log paths."""
+    from . import executors
+
+    options = executors.ClusterOptions(
+        partition=args.partition, gpus_per_job=args.gpus_per_job, cpus_per_job=args.cpus_per_job,
+        mem_gb=args.mem_gb, time_min=args.time_limit, array_parallelism=args.array_parallelism,
+        log_folder=args.log_folder, poll_s=args.poll)
+    reports = executors.submit(configs, args.executor, options)
+    failed = [r for r in reports if r.status == "failed"]
+    counts = {s: sum(r.status == s for r in reports) for s in ("cached", "done", "failed")}
+    print(f"{len(reports)} pairs: {counts['cached']} already complete, {counts['done']} computed, "
+          f"{counts['failed']} failed (cache: {paths.cache_dir()})")
+    if failed:
+        print(f"cliprobust evaluate: {len(failed)} job(s) failed (re-run the same command to retry only "
+              f"these):\n{executors.failures_text(reports)}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+#: Where jobs run (:mod:`cliprobust.executors`): ``local`` here; ``slurm`` one submitit job per
+#: (model, data set) pair; ``submitit-local`` the same through submitit's local subprocesses.
+EXECUTORS: dict[str, Callable[[list, argparse.Namespace], int]] = {
+    "local": _run_local, "slurm": _run_submitit, "submitit-local": _run_submitit}
+
+
+def _cluster_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cluster (--executor slurm / submitit-local)")
+    g.add_argument("--partition", default=None, help="Slurm partition")
+    g.add_argument("--gpus-per-job", type=int, default=1)
+    g.add_argument("--cpus-per-job", type=int, default=8, help="CPUs per job (image decoding: this minus 1)")
+    g.add_argument("--mem-gb", type=int, default=32)
+    g.add_argument("--time-limit", type=int, default=120, help="minutes per job")
+    g.add_argument("--array-parallelism", type=int, default=32, help="jobs of the array running at once")
+    g.add_argument("--log-folder", default="logs/submitit", help="job logs (on a shared file system)")
+    g.add_argument("--poll", type=float, default=30.0, help="seconds between progress summaries")
 
 
 def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +90,9 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-partial", action="store_true", help="accept data sets with an unexpected image count")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--executor", default="local", choices=sorted(EXECUTORS))
+    p.add_argument("--executor", default="local", choices=sorted(EXECUTORS),
+                   help="local: in this process; slurm: one submitit job per (model, data set) pair")
+    _cluster_arguments(p)
     p.set_defaults(func=cmd_evaluate)
 
 

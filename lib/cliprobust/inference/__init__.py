@@ -11,9 +11,10 @@ from __future__ import annotations
 from .config import FORMAT_VERSION, RunConfig, entry_key, image_key
 from .models import (TINY_ARCH, LoadedModel, load_model, parse_model_id, preprocess_config,
                      register_tiny_config, resolve_entry, select_entries, weights_id)
-from .runner import EvaluationErrors, UnreadableImagesError, configs_for, evaluate, run_one
+from .runner import (EvaluationErrors, UnreadableImagesError, configs_for, entry_folder, evaluate, is_done,
+                     run_one)
 
 __all__ = ["FORMAT_VERSION", "TINY_ARCH", "EvaluationErrors", "LoadedModel", "RunConfig",
-           "UnreadableImagesError", "configs_for", "entry_key", "evaluate", "image_key", "load_model",
-           "parse_model_id", "preprocess_config", "register_tiny_config", "resolve_entry", "run_one",
+           "UnreadableImagesError", "configs_for", "entry_folder", "entry_key", "evaluate", "image_key", "is_done",
+           "load_model", "parse_model_id", "preprocess_config", "register_tiny_config", "resolve_entry", "run_one",
            "select_entries", "weights_id"]

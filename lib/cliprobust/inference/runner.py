@@ -113,6 +113,17 @@ def _strict_error(files: FileList, failed: list[tuple[int, str]]) -> UnreadableI
         f"strict (--no-strict) to exclude them and record them in meta.json.")
 
 
+def _refuse_resumed_failures(files: FileList, path: Path, done: set[int]) -> None:
+    """Strict: unreadable images recorded in chunks of an earlier run still fail the run (a resume
+    must not turn a strict failure into a silent exclusion)."""
+    failed = []
+    for k in sorted(done):
+        with np.load(path / "chunks" / f"{k:06d}.npz") as z:
+            failed += list(zip(z["failed_index"].astype(int).tolist(), z["failed_error"].astype(str).tolist()))
+    if failed:
+        raise _strict_error(files, failed)
+
+
 def _forward_chunks(config: RunConfig, loaded: LoadedModel, head: torch.Tensor | None, files: FileList,
                     plan: list[tuple[int, list[list[int]]]], path: Path) -> int:
     """Run the planned chunks, saving each as soon as its last batch is done; returns images seen."""
@@ -194,6 +205,8 @@ def _compute(config: RunConfig, entry: EntryLike, files: FileList, key: dict[str
     t1 = time.perf_counter()
     seen = _forward_chunks(config, loaded, head, files, plan, path)
     t2 = time.perf_counter()
+    if config.strict:
+        _refuse_resumed_failures(files, path, done)
     timings = {"load_s": round(t1 - t0, 3), "forward_s": round(t2 - t1, 3), "images_this_session": seen,
                "images_per_s": round(seen / max(t2 - t1, 1e-9), 1), "chunks_resumed": len(done)}
     meta = _meta(config, entry, key, sha, {**_model_info(loaded), "started_at": started, "timings": timings})
@@ -235,18 +248,32 @@ def _derive(config: RunConfig, entry: EntryLike, key: dict[str, Any], sha: str, 
     cache.write_final(path, arrays, src.file_ids, meta, excluded=source["excluded"])
 
 
+def _locate(config: RunConfig, files: FileList | None) -> tuple[EntryLike, FileList, dict[str, Any], str, Path]:
+    entry = resolve_entry(config.model)
+    if files is None or files.dataset != config.dataset:
+        files = datasets.resolve(config.dataset, config.data_root, check_count=config.check_count)
+    key = entry_key(config, entry, files)
+    sha = canonical_sha(key)
+    return entry, files, key, sha, cache.entry_path(key, sha)
+
+
+def entry_folder(config: RunConfig, files: FileList | None = None) -> Path:
+    """The cache folder :func:`run_one` fills for ``config`` (computed without loading the model)."""
+    return _locate(config, files)[4]
+
+
+def is_done(config: RunConfig, files: FileList | None = None) -> bool:
+    """True when the entry of ``config`` is complete (what an executor skips before submitting)."""
+    return cache.is_complete(entry_folder(config, files))
+
+
 def run_one(config: RunConfig, model_loader: ModelLoader | None = None, files: FileList | None = None) -> Path:
     """Make the cache entry of ``config`` complete and return its folder (see module docstring).
 
     ``model_loader`` lets a caller share one loaded model across data sets (by default the model
     is loaded only if work remains); ``files`` an already resolved file list of ``config.dataset``.
     """
-    entry = resolve_entry(config.model)
-    if files is None or files.dataset != config.dataset:
-        files = datasets.resolve(config.dataset, config.data_root, check_count=config.check_count)
-    key = entry_key(config, entry, files)
-    sha = canonical_sha(key)
-    path = cache.entry_path(key, sha)
+    entry, files, key, sha, path = _locate(config, files)
     if cache.is_complete(path):
         return path
     loader = model_loader or (lambda: load_model(entry, resolve_device(config.device), config.seed))
