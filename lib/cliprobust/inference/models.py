@@ -207,8 +207,7 @@ class LoadedModel:
         """L2-normalized text embeddings (n, D) of raw strings (CLIP only)."""
         if self.tokenizer is None:
             raise TypeError(f"{self.entry.id} is not a CLIP model: it has no text encoder")
-        tokens = self.tokenizer(texts).to(self.device)
-        return F.normalize(encode_text_truncated(self.model, tokens).float(), dim=-1)
+        return F.normalize(encode_text_sorted(self.model, self.tokenizer(texts), self.device).float(), dim=-1)
 
     def logit_scale(self) -> tuple[float | None, float | None]:
         """(exp(logit_scale), logit_bias) learned by a CLIP model; (None, None) for classifiers."""
@@ -219,6 +218,32 @@ class LoadedModel:
             return float(self.model.logit_scale.exp()), (None if bias is None else float(bias))
 
 
+#: Prompts per text-tower pass once sorted by token length (each pass is cut to its own longest prompt).
+TEXT_SUBBATCH = 256
+
+
+def truncatable(model: torch.nn.Module) -> bool:
+    """True when padding cannot change ``model.encode_text``: open_clip's own ``CLIP`` text tower with
+    a causal mask and ``argmax`` (end-of-text) pooling. HF towers (``CustomTextCLIP``), SigLIP-style
+    ``last``/``eos`` pooling or no causal mask: False (encoded at full context)."""
+    return type(model) is open_clip.model.CLIP and model.text_pool_type == "argmax" and model.attn_mask is not None
+
+
+def encode_text_sorted(model: torch.nn.Module, tokens: torch.Tensor, device: torch.device,
+                       batch: int = TEXT_SUBBATCH) -> torch.Tensor:
+    """``model.encode_text(tokens)``, rows in input order, computed on length-sorted sub-batches of
+    ``batch`` prompts each cut after its longest prompt (:func:`encode_text_truncated`); the full
+    context in one pass when the tower is not :func:`truncatable`."""
+    if not truncatable(model):
+        return model.encode_text(tokens.to(device))
+    order = torch.argsort(tokens.argmax(dim=-1), stable=True)
+    parts = [encode_text_truncated(model, tokens[order[i:i + batch]].to(device)) for i in range(0, len(order), batch)]
+    sorted_rows = torch.cat(parts)
+    out = torch.empty_like(sorted_rows)
+    out[order.to(out.device)] = sorted_rows
+    return out
+
+
 def encode_text_truncated(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
     """``model.encode_text(tokens)`` computed on the tokens up to the batch's last end-of-text token.
 
@@ -226,7 +251,7 @@ def encode_text_truncated(model: torch.nn.Module, tokens: torch.Tensor) -> torch
     so padding after it cannot change the result; dropping it makes heads ~5x cheaper. Any
     other text tower (HF, SigLIP 'last'/'eos' pooling, no causal mask) uses ``encode_text``.
     """
-    if type(model) is not open_clip.model.CLIP or model.text_pool_type != "argmax" or model.attn_mask is None:
+    if not truncatable(model):
         return model.encode_text(tokens)
     n = int(tokens.argmax(dim=-1).max()) + 1
     tokens = tokens[:, :n]
