@@ -29,7 +29,7 @@ from ..metrics import calibration as C
 from .ood_detection import cache_inventory, missing_caches  # noqa: F401  (shared cache helpers)
 
 #: Verdict vocabulary of the claim functions (PAPERS.md).
-VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "not testable here")
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401
 
 # --------------------------------------------------------------------------- ImageNet-X (published)
 

@@ -1,6 +1,6 @@
 """Section 08 -- the claims checklist: every claim C1-C15 of PAPERS.md, judged by its section's function.
 
-The verdict vocabulary :data:`VERDICTS` is defined here once; section modules import it. Each claim
+The verdict vocabulary ``VERDICTS`` is defined once in :mod:`cliprobust.sections`. Each claim
 function returns ``{"claim", "verdict", "evidence", ...}`` (most with a ``numbers`` dict; the effective-
 robustness claims carry their numbers at the top level). :func:`claims_table` runs them all for a
 notebook profile. Claims judged on per-sample caches (:data:`CACHE_CLAIMS`) are never judged on the
@@ -16,9 +16,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
-#: Verdict vocabulary of every claim function (PAPERS.md: reproduced / not reproduced / not testable here).
-VERDICTS: tuple[str, ...] = (REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE)
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

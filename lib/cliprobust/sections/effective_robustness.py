@@ -87,7 +87,7 @@ MIN_MODELS_PER_SOURCE = 2
 
 #: Claim C10's large-ER shifts (Fang et al.: large on R, Sketch, ObjectNet, A; small on V2).
 C10_SHIFTS: tuple[str, ...] = ("imagenet-r", "imagenet-sketch", "objectnet", "imagenet-a")
-VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "not testable here")
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401
 
 # --------------------------------------------------------------------------- C12 pairing rule
 

@@ -32,7 +32,7 @@ from ..fetch import fetch
 from ..metrics import ood as M
 
 #: Verdict vocabulary of the claim functions (PAPERS.md: reproduced / not reproduced / not testable here).
-VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "not testable here")
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401
 
 # --------------------------------------------------------------------------- COOD: accuracy vs OOD AUROC
 

@@ -22,7 +22,7 @@ from scipy import stats
 
 from .. import cache, prompts, published, zoo
 from ..metrics import features as F
-from .claims import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
 
 
 @dataclass(frozen=True)

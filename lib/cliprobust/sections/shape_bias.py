@@ -67,7 +67,7 @@ CACHE_COLLECTIONS: tuple[str, ...] = ("clip-zeroshot", "clip-ft", "imagenet")
 #: Models dropped because their decisions duplicate another model's (README-tables.md), duplicate -> kept.
 DUPLICATES: dict[str, str] = dict(published.MVH_DUPLICATES)
 
-REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401
 TABLE_COLUMNS = ["level", "group", "name", "label", "shape_bias", "ci_low", "ci_high", "n_members",
                  "n_conflict_trials", "cue_hit_rate"]
 

@@ -25,7 +25,7 @@ from ..metrics import calibration as C
 from ..metrics import ood as M
 from ..metrics import robustness as R
 from .calibration import task_logits
-from .claims import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
 
 #: Prompt sets compared (the whole registry, in registry order).
 PROMPT_SETS: tuple[str, ...] = tuple(prompts.PROMPT_SETS)

@@ -65,7 +65,7 @@ CACHE_DATASET = "imagenet"
 _CLIP_SHADES: dict[str, str] = {"imagenetx:vit_b_32_clip_zeroshot": "#d62728",
                                 "imagenetx:resnet50_clip_zeroshot": "#8c1515", MVH_CLIP: "#f28e8e"}
 
-REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
+from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401
 
 
 # --------------------------------------------------------------------------- published tables
