@@ -67,7 +67,7 @@ run_notebooks() {  # $1 = profile, $2 = output folder for executed notebooks
     name=$(basename "$nb")
     [[ -n "$ONLY" && "$name" != "$ONLY"* ]] && continue
     echo "[run_all] $profile: $name"
-    "$BIN/papermill" --no-progress-bar -k cliprobust "$nb" "$outdir/$name" -p profile "$profile" >/dev/null
+    "$BIN/papermill" --no-progress-bar --log-level ERROR -k cliprobust "$nb" "$outdir/$name" -p profile "$profile" >/dev/null
   done
 }
 
