@@ -6,10 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from cliprobust import paths
 
 _DEFAULT_MIRROR = paths.REPO_ROOT.parent / "shared" / "data"
+
+
+# CI replays the same examples every run (derandomized); locally hypothesis keeps exploring.
+settings.register_profile("ci", derandomize=True, deadline=None, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def pytest_configure(config: pytest.Config) -> None:
