@@ -90,3 +90,19 @@ def test_non_causal_tower_falls_back_to_full_context(noncausal):
         full = noncausal.encode_text(tokens)
         torch.testing.assert_close(encode_text_sorted(noncausal, tokens, torch.device("cpu")), full, rtol=0, atol=0)
         torch.testing.assert_close(encode_text_truncated(noncausal, tokens), full, rtol=0, atol=0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_path_is_channels_last_amp_and_agrees_with_cpu():
+    from cliprobust.inference import runner
+
+    cpu, gpu = load_model(TINY_CLIP, "cpu", seed=4), load_model(TINY_CLIP, "cuda", seed=4)
+    conv = gpu.model.visual.conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    x = torch.rand(6, 3, 64, 64).pin_memory()
+    head = torch.nn.functional.normalize(torch.randn(32, 10), dim=0)
+    f_cpu, s_cpu = runner.encode_batch(cpu, x, head, "fp32")
+    f_gpu, s_gpu = runner.encode_batch(gpu, x, head.cuda(), "amp")
+    torch.testing.assert_close(s_gpu.float(), s_cpu.float(), rtol=0, atol=0.05)  # bf16 autocast
+    torch.testing.assert_close(f_gpu.float(), f_cpu.float(), rtol=0.05, atol=0.05)

@@ -262,6 +262,13 @@ def encode_text_truncated(model: torch.nn.Module, tokens: torch.Tensor) -> torch
     return model.text_projection(x) if isinstance(model.text_projection, torch.nn.Linear) else x @ model.text_projection
 
 
+def place(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``model`` on ``device`` in eval mode; on CUDA in channels_last memory format (faster convolutions
+    and patch embeddings under AMP; the numbers are those of the same math)."""
+    model = model.to(device).eval()
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+
+
 def _load_open_clip(entry: EntryLike, device: torch.device) -> LoadedModel:
     model, _, preprocess = open_clip.create_model_and_transforms(
         entry.arch, pretrained=entry.pretrained, force_quick_gelu=quick_gelu(entry))
@@ -272,7 +279,7 @@ def _load_open_clip(entry: EntryLike, device: torch.device) -> LoadedModel:
     if actual != cfg:
         raise RuntimeError(f"{entry.id}: open_clip built preprocessing {actual}, but the cache key was "
                            f"resolved as {cfg}; update cliprobust.inference.models.preprocess_config")
-    return LoadedModel(entry, model.to(device).eval(), preprocess, cfg, tokenizer, device)
+    return LoadedModel(entry, place(model, device), preprocess, cfg, tokenizer, device)
 
 
 def _load_timm(entry: EntryLike, device: torch.device) -> LoadedModel:
@@ -281,7 +288,7 @@ def _load_timm(entry: EntryLike, device: torch.device) -> LoadedModel:
     cfg = preprocess_config(entry)
     if {"library": "timm", **_jsonable(data_cfg)} != cfg:
         raise RuntimeError(f"{entry.id}: timm resolved {data_cfg} from the model, but {cfg} from its config")
-    return LoadedModel(entry, model.to(device).eval(), create_transform(**data_cfg), cfg, None, device)
+    return LoadedModel(entry, place(model, device), create_transform(**data_cfg), cfg, None, device)
 
 
 def load_model(entry: str | EntryLike, device: str | torch.device = "cpu", seed: int = 0) -> LoadedModel:

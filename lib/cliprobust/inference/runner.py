@@ -62,7 +62,10 @@ def cosine_scores(features: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
 def encode_batch(loaded: LoadedModel, x: torch.Tensor, head: torch.Tensor | None,
                  precision: str) -> tuple[torch.Tensor, torch.Tensor]:
     """One forward pass: (features, scores) as float16 on CPU; scores = cosines or logits."""
-    x = x.to(loaded.device, non_blocking=True)
+    if loaded.device.type == "cuda":  # matches the model's channels_last layout (models.place)
+        x = x.to(loaded.device, non_blocking=True, memory_format=torch.channels_last)
+    else:
+        x = x.to(loaded.device)
     amp = torch.autocast(loaded.device.type, dtype=torch.bfloat16) if precision == "amp" else nullcontext()
     with torch.no_grad(), amp:
         feats, logits = loaded.encode_images(x)
