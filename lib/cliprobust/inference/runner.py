@@ -59,13 +59,16 @@ def cosine_scores(features: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
     return F.normalize(features.to(torch.float16).float(), dim=-1) @ head
 
 
-def encode_batch(loaded: LoadedModel, x: torch.Tensor, head: torch.Tensor | None,
-                 precision: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """One forward pass: (features, scores) as float16 on CPU; scores = cosines or logits."""
+def encode_batch(loaded: LoadedModel, x: torch.Tensor, head: torch.Tensor | None, precision: str,
+                 split: images.SplitTransform | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward pass: (features, scores) as float16 on CPU; scores = cosines or logits.
+    With ``split``, ``x`` is uint8 and is normalized on the device (:func:`images.split_transform`)."""
     if loaded.device.type == "cuda":  # matches the model's channels_last layout (models.place)
         x = x.to(loaded.device, non_blocking=True, memory_format=torch.channels_last)
     else:
         x = x.to(loaded.device)
+    if split is not None:
+        x = split.normalize(x)
     amp = torch.autocast(loaded.device.type, dtype=torch.bfloat16) if precision == "amp" else nullcontext()
     with torch.no_grad(), amp:
         feats, logits = loaded.encode_images(x)
@@ -85,10 +88,11 @@ def plan_chunks(n: int, chunk_size: int, batch_size: int, done: set[int]) -> lis
     return plan
 
 
-def _encode(loaded: LoadedModel, batch: images.Batch, head: torch.Tensor | None, precision: str) -> dict[str, Any]:
+def _encode(loaded: LoadedModel, batch: images.Batch, head: torch.Tensor | None, precision: str,
+            split: images.SplitTransform | None) -> dict[str, Any]:
     out: dict[str, Any] = {"index": batch.index.numpy(), "failed": list(batch.failed)}
     if batch.images is not None:
-        feats, scores = encode_batch(loaded, batch.images, head, precision)
+        feats, scores = encode_batch(loaded, batch.images, head, precision, split)
         out.update(features=feats.numpy(), scores=scores.numpy())
     return out
 
@@ -133,13 +137,14 @@ def _forward_chunks(config: RunConfig, loaded: LoadedModel, head: torch.Tensor |
     batches = [b for _, bs in plan for b in bs]
     owner = [k for k, bs in plan for _ in bs]
     remaining, parts = Counter(owner), {k: [] for k, _ in plan}
-    data = images.ImageFiles(files.paths, loaded.preprocess, files.spec.border_px)
+    split = images.device_split(loaded.preprocess)
+    data = images.ImageFiles(files.paths, split.geometric if split else loaded.preprocess, files.spec.border_px)
     pin = loaded.device.type == "cuda"
     total = sum(len(b) for b in batches)
     with tqdm(total=total, unit="img", desc=f"{config.model} | {config.dataset}",
               disable=not config.progress, dynamic_ncols=True) as bar:
         for k, batch in zip(owner, images.loader(data, batches, config.workers, pin)):
-            parts[k].append(_encode(loaded, batch, head, config.precision))
+            parts[k].append(_encode(loaded, batch, head, config.precision, split))
             bar.update(len(batch.index) + len(batch.failed))
             remaining[k] -= 1
             if remaining[k] == 0:
