@@ -73,27 +73,35 @@ def git_revision() -> str:
         return "unknown"
 
 
-def stamp(fig: plt.Figure, source: str) -> None:
+def _smoke_banner(published_only: bool) -> bool:
+    """Smoke-profile outputs carry the banner unless they come from published data alone."""
+    return _state.profile == "smoke" and not published_only
+
+
+def stamp(fig: plt.Figure, source: str, published_only: bool = False) -> None:
     """Write the data source and git revision in the figure corner (and the smoke banner)."""
     fig.text(0.995, 0.005, f"data: {source} · cliprobust@{git_revision()}", ha="right", va="bottom",
              fontsize=6, color="0.4")
-    if _state.profile == "smoke":
+    if _smoke_banner(published_only):
         fig.text(0.5, 0.5, SMOKE_BANNER, ha="center", va="center", fontsize=16, color="red",
                  alpha=0.35, rotation=20, weight="bold")
 
 
-def save_figure(fig: plt.Figure, name: str, source: str) -> Path:
-    """Stamp and save ``fig`` as ``<name>.png`` and ``.pdf``; returns the PNG path."""
-    stamp(fig, source)
+def save_figure(fig: plt.Figure, name: str, source: str, *, published_only: bool = False) -> Path:
+    """Stamp and save ``fig`` as ``<name>.png`` and ``.pdf``; returns the PNG path.
+
+    ``published_only=True`` marks a figure drawn from published tables alone (no model outputs), which
+    is a real result in every profile; everything else is stamped as random weights in ``smoke``."""
+    stamp(fig, source, published_only)
     out = output_dir() / f"{name}.png"
     fig.savefig(out, dpi=150, bbox_inches="tight")
     fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight")
     return out
 
 
-def save_table(df: pd.DataFrame, name: str) -> Path:
-    """Save a tidy table as ``<name>.csv`` (smoke tables carry the banner in a column)."""
-    if _state.profile == "smoke":
+def save_table(df: pd.DataFrame, name: str, *, published_only: bool = False) -> Path:
+    """Save a tidy table as ``<name>.csv`` (smoke tables from caches carry the banner in a column)."""
+    if _smoke_banner(published_only):
         df = df.assign(note=SMOKE_BANNER)
     out = output_dir() / f"{name}.csv"
     df.to_csv(out, index=False, float_format="%.6g")
