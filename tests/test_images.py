@@ -65,3 +65,40 @@ def test_cuda_normalization_matches_cpu(shipped_images):
     split = images.split_transform(load_model(TINY_CLIP).preprocess)
     raw = torch.stack([split.geometric(im) for im in shipped_images])
     assert torch.equal(split.normalize(raw.cuda()).cpu(), split.normalize(raw))
+
+
+def test_decode_cache_decodes_once_for_models_sharing_preprocessing(mirror, tmp_cache, monkeypatch):
+    calls = []
+    real = images.read_rgb
+    monkeypatch.setattr(images, "read_rgb", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_cache / "cached"))
+    cached = [cache.read_entry(run_one(fast_config(TINY_VIT, seed=s, decode_cache=True))) for s in (0, 1)]
+    n = len(cached[0].file_ids)
+    assert n == 100 and len(calls) == n  # the second model (other weights, same preprocessing) decoded nothing
+    assert len(list((tmp_cache / "cached" / "decoded").rglob("*.npy"))) == 1
+    assert not np.array_equal(np.asarray(cached[0].scores), np.asarray(cached[1].scores))  # two different models
+    calls.clear()
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_cache / "plain"))
+    for s, got in zip((0, 1), cached):
+        plain = cache.read_entry(run_one(fast_config(TINY_VIT, seed=s)))
+        assert plain.meta["key_sha"] == got.meta["key_sha"]
+        np.testing.assert_array_equal(np.asarray(plain.scores), np.asarray(got.scores))
+        np.testing.assert_array_equal(np.asarray(plain.features), np.asarray(got.features))
+    assert len(calls) == 2 * n  # the plain path decodes once per model
+
+
+def test_decode_cache_records_unreadable_images_like_the_plain_path(mirror, tmp_cache, tmp_path, monkeypatch):
+    from test_inference import _broken_tree
+
+    root, bad = _broken_tree(tmp_path / "root")
+    outs = {}
+    for flag in (True, False):
+        monkeypatch.setenv(paths.CACHE_ENV, str(tmp_cache / f"out-{flag}"))
+        config = fast_config(TINY_RESNET, dataset="imagenet-r", data_root=str(root), check_count=False,
+                             batch_size=2, chunk_size=4, workers=2 if flag else 0, decode_cache=flag)
+        with pytest.warns(UserWarning, match="2 unreadable"):
+            outs[flag] = cache.read_entry(run_one(config))
+    assert [x["file"] for x in outs[True].meta["excluded"]] == bad
+    assert outs[True].meta["excluded"] == outs[False].meta["excluded"]
+    assert list(outs[True].file_ids) == list(outs[False].file_ids)
+    np.testing.assert_array_equal(np.asarray(outs[True].scores), np.asarray(outs[False].scores))

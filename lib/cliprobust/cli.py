@@ -90,6 +90,8 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-partial", action="store_true", help="accept data sets with an unexpected image count")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--decode-cache", action="store_true",
+                   help="decode each image once per (data set, preprocessing) into a uint8 cache shared by models")
     p.add_argument("--executor", default="local", choices=sorted(EXECUTORS),
                    help="local: in this process; slurm: one submitit job per (model, data set) pair")
     _cluster_arguments(p)
@@ -125,7 +127,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                               batch_size=args.batch_size, workers=args.workers, device=args.device,
                               precision=args.precision, seed=args.seed, chunk_size=args.chunk_size,
                               strict=args.strict, check_count=not args.allow_partial,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, decode_cache=args.decode_cache)
     except (KeyError, ValueError) as exc:
         print(f"cliprobust evaluate: {str(exc).strip(chr(34) + chr(39))}", file=sys.stderr)
         return EXIT_USAGE

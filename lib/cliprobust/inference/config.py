@@ -43,6 +43,7 @@ class RunConfig:
     strict: bool = False  # unreadable images: error (True) or excluded with a warning (False)
     check_count: bool = True  # refuse data sets whose image count differs from the registry
     progress: bool = True
+    decode_cache: bool = False  # reuse decoded uint8 images across models (inference.decoded; not in the key)
 
     def __post_init__(self) -> None:
         datasets.get(self.dataset)

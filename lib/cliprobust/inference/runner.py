@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from .. import cache, datasets
 from ..datasets import FileList
-from . import images
+from . import decoded, images
 from .config import RunConfig, canonical_sha, entry_key, head_name
 from .heads import cached_head, head_classnames, head_key, text_head
 from .models import EntryLike, LoadedModel, is_clip, load_model, resolve_entry
@@ -138,7 +138,10 @@ def _forward_chunks(config: RunConfig, loaded: LoadedModel, head: torch.Tensor |
     owner = [k for k, bs in plan for _ in bs]
     remaining, parts = Counter(owner), {k: [] for k, _ in plan}
     split = images.device_split(loaded.preprocess)
-    data = images.ImageFiles(files.paths, split.geometric if split else loaded.preprocess, files.spec.border_px)
+    if config.decode_cache and split is not None:
+        data = decoded.DecodedFiles(decoded.ensure_decoded(files, split, config.workers, config.batch_size))
+    else:
+        data = images.ImageFiles(files.paths, split.geometric if split else loaded.preprocess, files.spec.border_px)
     pin = loaded.device.type == "cuda"
     total = sum(len(b) for b in batches)
     with tqdm(total=total, unit="img", desc=f"{config.model} | {config.dataset}",
