@@ -73,10 +73,12 @@ def _partial(entry: EntryLike, dataset: str, want: dict[str, Any]) -> bool:
 
 
 def _status(entry: EntryLike, dataset: str, prompt_set: str, data_root: Any) -> dict[str, Any]:
-    want = expected_key(entry, dataset, data_root)
     head = head_spec(entry, prompt_set)
     row = {"model": entry.id, "dataset": dataset, "head": head_name(head), "status": "missing",
            "n_samples": pd.NA, "n_excluded": pd.NA, "completed_at": None, "entry": None}
+    if not cache.slot_dir(entry.id, dataset).is_dir():
+        return row  # nothing ever written: skip the key (it lists and hashes the data set's files)
+    want = expected_key(entry, dataset, data_root)
     hits = cache.find(entry.id, dataset, {**want, "head": head})
     if hits:
         m = hits[0]
