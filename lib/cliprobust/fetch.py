@@ -141,8 +141,6 @@ def _download(dest: Path, art: Artifact) -> Path:
         with urllib.request.urlopen(art.url, timeout=_TIMEOUT_S) as resp:
             return _copy_verified(resp, dest, art, origin=art.url)
     except (urllib.error.URLError, OSError) as exc:
-        if isinstance(exc, ChecksumError):
-            raise
         raise FetchError(
             f"could not download {art.name} from {art.url} ({exc}). Without network, point the "
             f"toolkit at a local copy of the data: export {paths.MIRROR_ENV}=/path/to/shared/data "
