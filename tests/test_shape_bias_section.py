@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cliprobust import cache, fetch, published
+from cliprobust import cache, fetch, published, sections
 from cliprobust.metrics import shape_bias as S
 from cliprobust.sections import shape_bias as B
 
-VERDICTS = {B.REPRODUCED, B.NOT_REPRODUCED, B.NOT_TESTABLE}
+VERDICTS = set(sections.VERDICTS)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cliprobust import fetch
+from cliprobust import fetch, sections
 from cliprobust.metrics import factors as F
 from cliprobust.sections import visual_factors as V
 
 TESTBED_CSV = "imagenetx/results/val/top_factor/imagenet_testbed/class/accuracies_per_factor.csv"
 TYPES_CSV = "published/imagenet-testbed/model_types.csv"
-VERDICTS = {V.REPRODUCED, V.NOT_REPRODUCED, V.NOT_TESTABLE}
+VERDICTS = set(sections.VERDICTS)
 
 
 @pytest.fixture(scope="module")
