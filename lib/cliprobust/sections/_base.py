@@ -188,3 +188,31 @@ def guard_run(claim: Claim, run: Run, cache_based: bool) -> Claim:
         return claim
     return replace(claim, tier=NOT_TESTABLE, needs="caches of real weights (profile 'full')",
                    evidence=f"{run.banner}: never judged. " + claim.evidence)
+
+
+@dataclass(frozen=True)
+class CachePlan:
+    """What a section's cache-driven part reads: a zoo selector, the in-distribution set, the other
+    test sets (shifts, OOD sets, stimuli) and the prompt sets. Each section defines one plan per
+    profile and picks it with :func:`plan_for`."""
+
+    models: str
+    id_set: str
+    datasets: tuple[str, ...] = ()
+    prompt_sets: tuple[str, ...] = ()
+
+    @property
+    def all_sets(self) -> tuple[str, ...]:
+        """The in-distribution set followed by the others, without repeats."""
+        return tuple(dict.fromkeys((self.id_set, *self.datasets)))
+
+
+def plan_for(run: Run, paper: CachePlan, smoke: CachePlan) -> CachePlan:
+    """The smoke plan for random-init runs, the paper plan for ``full`` and ``rehearsal`` (and for
+    ``published``, where the plan only names what a full run would read)."""
+    return smoke if run.random_weights else paper
+
+
+def status_counts(inventory: pd.DataFrame) -> dict[str, int]:
+    """Number of (model, data set[, prompt set]) rows per cache status, sorted by status name."""
+    return {str(k): int(v) for k, v in inventory["status"].value_counts().sort_index().items()}
