@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from cliprobust import published as P
+from cliprobust.published import imagenetx as PX
 
 pytestmark = pytest.mark.usefixtures("mirror")
 
@@ -292,7 +293,7 @@ def test_imagenetx_constants_and_spot_check(mirror):
     import imagenet_x
 
     assert list(P.IMAGENETX_FACTORS) == list(imagenet_x.FACTORS)
-    assert list(P._IMAGENETX_METACLASSES) == [m for m in imagenet_x.METACLASSES if m != "other"]
+    assert list(PX._IMAGENETX_METACLASSES) == [m for m in imagenet_x.METACLASSES if m != "other"]
     assert set(P.PAPER_FACTORS) <= set(P.IMAGENETX_FACTORS) and len(P.PAPER_FACTORS) == 10
     name = P.IMAGENETX_RESULTS.format(group="modelvshuman", suffix="")
     rows = _raw_rows(mirror, name)
@@ -324,7 +325,7 @@ def test_imagenetx_annotations_match_package_loader():
     assert (ours["metaclass"] == ref["metaclass"]).all()
     for f in P.IMAGENETX_FACTORS:
         assert (ours[f] == ref[f].astype(bool)).all()
-    jsonl = P._imagenetx_annotation_dir() / "imagenet_x_val_top_factor.jsonl"
+    jsonl = PX._imagenetx_annotation_dir() / "imagenet_x_val_top_factor.jsonl"
     n_lines = sum(1 for line in jsonl.open() if line.strip())
     assert len(P.imagenetx_annotations(filter_prototypes=False)) == n_lines == 48868
     long = P.imagenetx_annotations(long=True)

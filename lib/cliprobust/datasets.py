@@ -7,7 +7,7 @@ fingerprint of the exact files, which goes into the cache key so a changed input
 stale entry. The two *shipped* sets (``imagenet-sample``, ``cue-conflict``) need no data root:
 their files are pinned artifacts, materialized through :func:`cliprobust.fetch.fetch`.
 
-Labels are never class names (PROTOCOLS.md item 5). Each set has a label space:
+Labels are never class names (``docs/protocols.md`` §5). Each set has a label space:
 
 - ``imagenet-1k``: 0-based ImageNet index (line number in ``imagenet_wnids.txt``). Also used for
   ImageNet-R/-A, whose 200 classes are stored as their 1k index, so one argmax over cached
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fetch, paths, published
+from . import fetch, paths
+from . import labels as label_maps
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
 NO_LABEL = -1
@@ -40,17 +41,17 @@ OBJECTNET_113 = "objectnet-113"
 CUE_CONFLICT_16 = "cue-conflict-16"
 NONE = "none"
 
-#: PROTOCOLS.md item 2: ObjectNet is evaluated the imagenet-testbed way -- 1000-way logits
+#: ``docs/protocols.md`` §2: ObjectNet is evaluated the imagenet-testbed way -- 1000-way logits
 #: collapsed to the 113 ObjectNet classes that overlap ImageNet (max over each class's ImageNet
 #: indices), images cropped by a 2 px border first. The alternative (CLIP_benchmark/DataComp: a
 #: 113-name zero-shot head, no crop, 18,574 images) is not the one the testbed baselines use.
 OBJECTNET_PROTOCOL = "imagenet-testbed"
 OBJECTNET_BORDER_PX = 2
 
-#: PROTOCOLS.md item 3, supervised models on ImageNet-R/-A: keep the 200 columns of the 1000-way
+#: ``docs/protocols.md`` §3, supervised models on ImageNet-R/-A: keep the 200 columns of the 1000-way
 #: logits (hendrycks ``eval.py``; timm ``results-imagenet-r.csv``) before softmax/argmax.
 SUBSET_PROTOCOL_SUPERVISED = "subselect-logits"
-#: PROTOCOLS.md item 3, CLIP on ImageNet-R/-A: a 200-class zero-shot head built from the 200
+#: ``docs/protocols.md`` §3, CLIP on ImageNet-R/-A: a 200-class zero-shot head built from the 200
 #: classes' names. Each column of a zero-shot head depends only on its own class name, so this
 #: equals sub-selecting the 1000-class head (tested); the cache stores 1000 columns for both.
 SUBSET_PROTOCOL_CLIP = "200-class-head"
@@ -176,21 +177,21 @@ def names() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _wnid_index() -> dict[str, int]:
-    return {w: i for i, w in enumerate(published.imagenet_wnids())}
+    return {w: i for i, w in enumerate(label_maps.imagenet_wnids())}
 
 
 def subset_wnids(subset: str) -> list[str]:
     """The 200 wnids of ``"imagenet-r"`` or ``"imagenet-a"`` in 1k-index order."""
     if subset == "imagenet-r":
-        return published.imagenet_r_wnids()
+        return label_maps.imagenet_r_wnids()
     if subset == "imagenet-a":
-        return published.imagenet_a_wnids()
+        return label_maps.imagenet_a_wnids()
     raise KeyError(f"unknown class subset {subset!r}: expected 'imagenet-r' or 'imagenet-a'")
 
 
 def subset_indices(subset: str) -> np.ndarray:
     """ImageNet-1k indices of a 200-class subset, ascending (= the R/A ImageFolder class order)."""
-    return np.asarray(published.wnid_indices(subset_wnids(subset)), dtype=np.int64)
+    return np.asarray(label_maps.wnid_indices(subset_wnids(subset)), dtype=np.int64)
 
 
 def restrict_to_subset(logits: np.ndarray, labels: np.ndarray, subset: str) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +215,7 @@ def objectnet_classes() -> tuple[tuple[str, tuple[int, ...]], ...]:
 
     imagenet-testbed ``objectnet.py``: ``objectnet_idx`` enumerates ``sorted(folder_map)``.
     """
-    mapping = published.objectnet_folder_to_imagenet()
+    mapping = label_maps.objectnet_folder_to_imagenet()
     return tuple((f, tuple(mapping[f])) for f in sorted(mapping))
 
 
@@ -230,7 +231,7 @@ def objectnet_logits(logits: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def cue_conflict_categories() -> tuple[str, ...]:
     """The 16 model-vs-human categories in alphabetical order (label order of ``cue-conflict``)."""
-    return tuple(sorted(published.mvh_16_categories()))
+    return tuple(sorted(label_maps.mvh_16_categories()))
 
 
 def cue_conflict_texture(file_id: str) -> str:
