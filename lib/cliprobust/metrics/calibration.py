@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 
 from .ood import log_softmax, logsumexp, softmax
+from ._validate import finite_args
 
 #: Number of ECE bins. 15 equal-width bins is the common default (torchmetrics
 #: ``calibration_error``, OpenOOD, ImageNet-X ``estimated_calibration_error``; Guo et al. 2017).
@@ -56,6 +57,7 @@ CLIP_LOGIT_SCALE_CONVENTION: str = "learned"
 # --------------------------------------------------------------------------- inputs
 
 
+@finite_args("cosine")
 def clip_logits(cosine: np.ndarray, logit_scale: float, logit_bias: float = 0.0) -> np.ndarray:
     """CLIP logits z = s · logit_scale + logit_bias from cosine similarities s.
 
@@ -76,6 +78,7 @@ def _labels(labels: np.ndarray, n: int, n_classes: int) -> np.ndarray:
     return y
 
 
+@finite_args("probs")
 def top_label(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Top-label (confidence, correct): max_k p_k and 1[argmax_k p_k = y]."""
     p = np.asarray(probs, dtype=np.float64)
@@ -104,6 +107,7 @@ def _conf_correct(confidence: np.ndarray, correct: np.ndarray) -> tuple[np.ndarr
 # --------------------------------------------------------------------------- ECE
 
 
+@finite_args("confidence")
 def bin_edges(confidence: np.ndarray, n_bins: int = ECE_BINS, binning: Binning = DEFAULT_BINNING) -> np.ndarray:
     """The n_bins + 1 bin edges: equal-width on [0, 1], or confidence quantiles (equal-mass)."""
     if n_bins < 1:
@@ -126,6 +130,7 @@ def _bin_stats(conf: np.ndarray, corr: np.ndarray, edges: np.ndarray) -> tuple[n
     return count, mean_conf, acc
 
 
+@finite_args("confidence")
 def reliability_diagram(
     confidence: np.ndarray, correct: np.ndarray, n_bins: int = ECE_BINS, binning: Binning = DEFAULT_BINNING
 ) -> pd.DataFrame:
@@ -142,6 +147,7 @@ def reliability_diagram(
     })
 
 
+@finite_args("confidence")
 def ece(
     confidence: np.ndarray, correct: np.ndarray, n_bins: int = ECE_BINS, binning: Binning = DEFAULT_BINNING
 ) -> float:
@@ -166,6 +172,7 @@ def _logits(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+@finite_args("logits")
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
     """Mean negative log-likelihood −(1/n) Σ_i log softmax(z_i / T)_{y_i} (stable log-softmax)."""
     z = _logits(logits)
@@ -174,6 +181,7 @@ def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> flo
     return float(-np.mean(logp[np.arange(z.shape[0]), y]))
 
 
+@finite_args("probs")
 def brier(probs: np.ndarray, labels: np.ndarray) -> float:
     """Multiclass Brier score (1/n) Σ_i Σ_k (p_ik − 1[y_i = k])² (Brier 1950), in [0, 2]."""
     p = np.asarray(probs, dtype=np.float64)
@@ -184,6 +192,7 @@ def brier(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(sq))
 
 
+@finite_args("logits")
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     """Top-1 accuracy mean_i 1[argmax_k z_ik = y_i] (a fraction)."""
     z = _logits(logits)
@@ -193,6 +202,7 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 # --------------------------------------------------------------------------- temperature scaling
 
 
+@finite_args("logits")
 def temperature_scale(logits: np.ndarray, temperature: float) -> np.ndarray:
     """Temperature-scaled logits z / T (Guo et al. 2017); argmax and accuracy are unchanged."""
     if not temperature > 0:
@@ -200,6 +210,7 @@ def temperature_scale(logits: np.ndarray, temperature: float) -> np.ndarray:
     return _logits(logits) / temperature
 
 
+@finite_args("logits")
 def fit_temperature(
     logits: np.ndarray, labels: np.ndarray, bounds: tuple[float, float] = TEMPERATURE_BOUNDS
 ) -> float:
@@ -234,6 +245,7 @@ def split_indices(n: int, fit_fraction: float = TEMPERATURE_SPLIT, seed: int = T
     return np.sort(perm[:n_fit]), np.sort(perm[n_fit:])
 
 
+@finite_args("logits")
 def calibration_metrics(
     logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0, n_bins: int = ECE_BINS
 ) -> dict[str, float]:
@@ -244,6 +256,7 @@ def calibration_metrics(
             "nll": nll(z, labels), "brier": brier(p, labels)}
 
 
+@finite_args("logits")
 def calibration_report(
     logits: np.ndarray,
     labels: np.ndarray,

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import robustness
+from . import robustness, stats
 
 #: The 16 ImageNet-X factors, in the order of ``imagenet_x.FACTORS`` and of its published tables.
 FACTORS: tuple[str, ...] = (
@@ -83,8 +83,8 @@ def error_ratio(table: pd.DataFrame, factors: Sequence[str] | None = None) -> pd
 
 def factor_er_table(table: pd.DataFrame, baseline: pd.Series | Sequence[str],
                     factors: Sequence[str] = PAPER_FACTORS, transform: robustness.Transform = robustness.LOGIT,
-                    n_boot: int = robustness.N_BOOT, level: float = robustness.CI_LEVEL,
-                    seed: int = robustness.SEED) -> pd.DataFrame:
+                    n_boot: int = stats.N_BOOT, level: float = stats.CI_LEVEL,
+                    seed: int = stats.SEED) -> pd.DataFrame:
     """Factor-level effective robustness (Tu et al. 2023 §4.1): per factor, a logit-space line of factor
     accuracy on overall (``average``) accuracy over the baseline models; ER = factor acc − prediction.
 

@@ -10,6 +10,7 @@ final L2 normalisation — and is pure numpy: no torch, no file I/O.
 from __future__ import annotations
 
 import numpy as np
+from ._validate import finite_args
 
 #: Kurtosis convention. ``False`` = Pearson kurtosis m4 / m2² (a Gaussian reads 3), as in Elhage et
 #: al. 2023 ("Privileged bases in the transformer residual stream"), the outlier-feature analysis
@@ -44,11 +45,13 @@ def _kurtosis(x: np.ndarray, axis: int, fisher: bool) -> np.ndarray:
     return k - 3.0 if fisher else k
 
 
+@finite_args("features")
 def activation_kurtosis(features: np.ndarray, fisher: bool = KURTOSIS_FISHER) -> np.ndarray:
     """Per-dimension kurtosis over samples: κ_j = m4_j / m2_j² (− 3 if ``fisher``); shape (n_dims,)."""
     return _kurtosis(_features(features), axis=0, fisher=fisher)
 
 
+@finite_args("features")
 def sample_kurtosis(features: np.ndarray, fisher: bool = KURTOSIS_FISHER) -> np.ndarray:
     """Per-sample kurtosis across dimensions (Elhage et al. 2023's measure); shape (n_samples,).
 
@@ -57,11 +60,13 @@ def sample_kurtosis(features: np.ndarray, fisher: bool = KURTOSIS_FISHER) -> np.
     return _kurtosis(_features(features), axis=1, fisher=fisher)
 
 
+@finite_args("features")
 def mean_abs_activation(features: np.ndarray) -> np.ndarray:
     """Mean absolute activation per dimension, a_j = (1/n) Σ_i |f_ij|; shape (n_dims,)."""
     return np.mean(np.abs(_features(features)), axis=0)
 
 
+@finite_args("features")
 def activation_ratio(features: np.ndarray) -> np.ndarray:
     """a_j / median_k a_k: each dimension's mean |activation| relative to the median dimension."""
     a = mean_abs_activation(features)
@@ -71,11 +76,13 @@ def activation_ratio(features: np.ndarray) -> np.ndarray:
     return a / med
 
 
+@finite_args("features")
 def outlier_dimensions(features: np.ndarray, threshold: float = OUTLIER_RATIO_THRESHOLD) -> np.ndarray:
     """Indices j (ascending) with activation_ratio_j > ``threshold`` (:data:`OUTLIER_RATIO_THRESHOLD`)."""
     return np.flatnonzero(activation_ratio(features) > threshold)
 
 
+@finite_args("features")
 def feature_summary(
     features: np.ndarray, threshold: float = OUTLIER_RATIO_THRESHOLD, fisher: bool = KURTOSIS_FISHER
 ) -> dict[str, float]:

@@ -20,6 +20,7 @@ from typing import Literal, Mapping
 
 import numpy as np
 import pandas as pd
+from ._validate import finite_args
 
 #: Softmax temperature of the MCM score (Ming et al. 2022, "Delving into OOD detection with
 #: vision-language representations"): MCM = max_k softmax(cos(x, t_k) / T) over **raw cosine
@@ -48,6 +49,7 @@ DEFAULT_FPR_CONVENTION: FprConvention = "id_positive"
 # --------------------------------------------------------------------------- numerics
 
 
+@finite_args("x")
 def logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable log Σ_k exp(x_k) along ``axis`` (max-shift trick)."""
     x = np.asarray(x, dtype=np.float64)
@@ -57,12 +59,14 @@ def logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.squeeze(out, axis=axis)
 
 
+@finite_args("logits")
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     """log softmax(z)_k = z_k − logsumexp(z), computed stably."""
     z = np.asarray(logits, dtype=np.float64)
     return z - np.expand_dims(logsumexp(z, axis=axis), axis)
 
 
+@finite_args("logits")
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax(z)_k = exp(z_k) / Σ_j exp(z_j), computed stably."""
     return np.exp(log_softmax(logits, axis=axis))
@@ -78,22 +82,26 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------- scores
 
 
+@finite_args("logits")
 def msp(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Maximum softmax probability max_k softmax(z / T)_k (Hendrycks & Gimpel 2017)."""
     z = _as_2d(logits, "logits") / temperature
     return np.exp(np.max(log_softmax(z), axis=1))
 
 
+@finite_args("logits")
 def max_logit(logits: np.ndarray) -> np.ndarray:
     """Maximum logit max_k z_k (Hendrycks et al. 2022, "Scaling OOD detection")."""
     return np.max(_as_2d(logits, "logits"), axis=1)
 
 
+@finite_args("logits")
 def energy(logits: np.ndarray, temperature: float = ENERGY_TEMPERATURE) -> np.ndarray:
     """Negative free energy T·logsumexp(z / T) (Liu et al. 2020); higher = more ID."""
     return temperature * logsumexp(_as_2d(logits, "logits") / temperature, axis=1)
 
 
+@finite_args("cosine_similarities")
 def mcm(cosine_similarities: np.ndarray, temperature: float = MCM_TEMPERATURE) -> np.ndarray:
     """Maximum Concept Matching max_k softmax(s / T)_k on raw cosine similarities s (Ming et al. 2022).
 
@@ -109,6 +117,7 @@ def mcm(cosine_similarities: np.ndarray, temperature: float = MCM_TEMPERATURE) -
     return msp(s, temperature=temperature)
 
 
+@finite_args("logits")
 def neg_entropy(logits: np.ndarray) -> np.ndarray:
     """Negative predictive entropy Σ_k p_k log p_k of p = softmax(z); higher = more ID."""
     logp = log_softmax(_as_2d(logits, "logits"))
@@ -128,6 +137,7 @@ def _check_scores(id_scores: np.ndarray, ood_scores: np.ndarray) -> tuple[np.nda
     return s_id, s_ood
 
 
+@finite_args("id_scores", "ood_scores")
 def auroc(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
     """Area under the ROC curve for separating ID (positive, higher score) from OOD.
 
@@ -167,6 +177,7 @@ def _average_precision(pos: np.ndarray, neg: np.ndarray) -> float:
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
+@finite_args("id_scores", "ood_scores")
 def aupr_id_positive(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
     """AUPR-In: average precision with ID as positive and the score as is (step-wise AP).
 
@@ -177,12 +188,14 @@ def aupr_id_positive(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
     return _average_precision(s_id, s_ood)
 
 
+@finite_args("id_scores", "ood_scores")
 def aupr_ood_positive(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
     """AUPR-Out: average precision with OOD as positive, ranked by the negated score."""
     s_id, s_ood = _check_scores(id_scores, ood_scores)
     return _average_precision(-s_ood, -s_id)
 
 
+@finite_args("id_scores", "ood_scores")
 def fpr_at_95_tpr_id_positive(
     id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = TPR_LEVEL
 ) -> float:
@@ -200,6 +213,7 @@ def fpr_at_95_tpr_id_positive(
     return float(np.mean(s_ood >= threshold))
 
 
+@finite_args("id_scores", "ood_scores")
 def fpr_at_95_tpr_ood_positive(
     id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = TPR_LEVEL
 ) -> float:
@@ -219,6 +233,7 @@ def fpr_at_95_tpr_ood_positive(
     return float(np.mean(s_id <= threshold))
 
 
+@finite_args("id_scores", "ood_scores")
 def fpr_at_95_tpr(
     id_scores: np.ndarray,
     ood_scores: np.ndarray,
@@ -242,6 +257,7 @@ OOD_METRICS = {
 }
 
 
+@finite_args("id_scores")
 def ood_table(id_scores: np.ndarray, ood_scores: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Tidy table of OOD metrics: one row per (ood_dataset, metric).
 

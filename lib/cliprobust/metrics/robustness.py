@@ -19,6 +19,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import special
+from . import stats
+from ._validate import finite_args
 
 # --------------------------------------------------------------------------- accuracy helpers
 
@@ -34,6 +36,7 @@ def accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(pred == labels))
 
 
+@finite_args("logits")
 def subset_logits(logits: np.ndarray, indices: Sequence[int]) -> np.ndarray:
     """Columns ``indices`` (0-based ImageNet indices, no duplicates) of an (n, 1000) logit matrix.
 
@@ -48,12 +51,14 @@ def subset_logits(logits: np.ndarray, indices: Sequence[int]) -> np.ndarray:
     return logits[:, idx]
 
 
+@finite_args("logits")
 def subset_predict(logits: np.ndarray, indices: Sequence[int]) -> np.ndarray:
     """ImageNet index of the arg-max over the class subset: ``indices[argmax(logits[:, indices])]``."""
     idx = np.asarray(indices, dtype=int)
     return idx[subset_logits(logits, idx).argmax(axis=1)]
 
 
+@finite_args("logits")
 def subset_accuracy(logits: np.ndarray, labels: np.ndarray, indices: Sequence[int]) -> float:
     """Accuracy of the class-subset head; ``labels`` are 0-based ImageNet indices inside ``indices``.
 
@@ -81,6 +86,7 @@ def class_map_from_groups(groups: Sequence[Iterable[int]], n_classes: int = 1000
     return m
 
 
+@finite_args("logits")
 def mapped_predict(logits: np.ndarray, class_map: np.ndarray) -> np.ndarray:
     """Target-class predictions of a 1000-way model through a many-to-one class map.
 
@@ -93,6 +99,7 @@ def mapped_predict(logits: np.ndarray, class_map: np.ndarray) -> np.ndarray:
     return cm[subset_predict(logits, np.flatnonzero(cm != UNMAPPED))]
 
 
+@finite_args("logits")
 def mapped_accuracy(logits: np.ndarray, labels: np.ndarray, class_map: np.ndarray) -> float:
     """Accuracy of :func:`mapped_predict` against target-class labels (positions in the groups list)."""
     return accuracy(mapped_predict(logits, class_map), labels)
@@ -201,10 +208,8 @@ def transformed_residual(id_acc: np.ndarray | float, ood_acc: np.ndarray | float
 
 # --------------------------------------------------------------------------- bootstrap
 
-#: Bootstrap defaults: 1000 seeded resamples (imagenet-testbed ``num_bootstrap_samples=1000``), 95 % CI.
-N_BOOT = 1000
-CI_LEVEL = 0.95
-SEED = 0
+#: Bootstrap defaults (declared once in :mod:`cliprobust.metrics.stats`).
+N_BOOT, CI_LEVEL, SEED = stats.N_BOOT, stats.CI_LEVEL, stats.SEED
 
 
 @dataclass(frozen=True)
@@ -234,18 +239,12 @@ def _er_draws(slopes: np.ndarray, intercepts: np.ndarray, transform: Transform,
     return ood_acc[None, :] - pred
 
 
-def _percentile_ci(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval over axis 0, ignoring NaN draws (degenerate resamples)."""
-    tail = 100 * (1 - level) / 2
-    return np.nanpercentile(draws, tail, axis=0), np.nanpercentile(draws, 100 - tail, axis=0)
-
-
 def bootstrap_lines(base_id: np.ndarray, base_ood: np.ndarray, transform: Transform = LOGIT,
                     n_boot: int = N_BOOT, seed: int = SEED,
                     drop_degenerate: bool = DROP_DEGENERATE) -> tuple[np.ndarray, np.ndarray]:
     """Slopes and intercepts of ``n_boot`` baseline fits on baseline models resampled with replacement."""
     x, y = _baseline_points(base_id, base_ood, drop_degenerate)
-    idx = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
+    idx = stats.resample_indices(x.size, n_boot, seed)
     return _ols_rows(transform(x)[idx], transform(y)[idx])
 
 
@@ -258,7 +257,7 @@ def bootstrap_er(base_id: np.ndarray, base_ood: np.ndarray, id_acc: np.ndarray |
     est = float(np.mean(effective_robustness(ids, oods, fit_baseline(base_id, base_ood, transform))))
     slopes, intercepts = bootstrap_lines(base_id, base_ood, transform, n_boot, seed)
     draws = _er_draws(slopes, intercepts, transform, ids, oods).mean(axis=1)
-    low, high = _percentile_ci(draws, level)
+    low, high = stats.percentile_interval(draws, level)
     return BootstrapResult(est, float(low), float(high), n_boot, level)
 
 
@@ -281,16 +280,13 @@ def bootstrap_er_samples(base_id_correct: np.ndarray, base_ood_correct: np.ndarr
     bi, bo = bi[keep], bo[keep]
     fit = fit_baseline(bi.mean(1), bo.mean(1), transform)
     est = float(np.mean(effective_robustness(mi.mean(1), mo.mean(1), fit)))
-    rng = np.random.default_rng(seed)
     draws = np.empty(n_boot)
-    for b in range(n_boot):
-        ci = np.bincount(rng.integers(0, bi.shape[1], bi.shape[1]), minlength=bi.shape[1]).astype(float)
-        co = np.bincount(rng.integers(0, bo.shape[1], bo.shape[1]), minlength=bo.shape[1]).astype(float)
+    for b, (ci, co) in enumerate(stats.resample_counts((bi.shape[1], bo.shape[1]), n_boot, seed)):
         x, y = _resampled_accuracies(bi, ci), _resampled_accuracies(bo, co)
         slope, intercept = _ols_rows(transform(x)[None], transform(y)[None])
         er = _er_draws(slope, intercept, transform, _resampled_accuracies(mi, ci), _resampled_accuracies(mo, co))
         draws[b] = er.mean()
-    low, high = _percentile_ci(draws, level)
+    low, high = stats.percentile_interval(draws, level)
     return BootstrapResult(est, float(low), float(high), n_boot, level)
 
 
@@ -344,7 +340,7 @@ def _shift_rows(acc: pd.DataFrame, ood_col: str, id_col: str, base: np.ndarray, 
     except ValueError as err:
         raise ValueError(f"shift {ood_col!r} (ID column {id_col!r}): {err}") from err
     slopes, intercepts = bootstrap_lines(x[base & have], y[base & have], transform, n_boot, seed)
-    low, high = _percentile_ci(_er_draws(slopes, intercepts, transform, _fractions(x[have], id_col),
+    low, high = stats.percentile_interval(_er_draws(slopes, intercepts, transform, _fractions(x[have], id_col),
                                          _fractions(y[have], ood_col)), level)
     pred = np.asarray(fit.predict(x[have]))
     return pd.DataFrame({"model": acc.index[have], "shift": ood_col, "id_acc": x[have], "ood_acc": y[have],

@@ -22,7 +22,10 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .robustness import CI_LEVEL, N_BOOT, SEED, BootstrapResult
+from . import stats
+from .robustness import BootstrapResult
+from .stats import CI_LEVEL, N_BOOT, SEED
+from ._validate import finite_args
 
 #: The 16 categories in model-vs-human order (alphabetical, ``get_human_object_recognition_categories``).
 CATEGORIES_16: tuple[str, ...] = (
@@ -40,6 +43,7 @@ MVH_REDUCE: Callable[..., np.ndarray] = np.mean
 _CUE = re.compile(r"^([a-z]+)\d*$")
 
 
+@finite_args("probs")
 def probabilities_to_16(probs: np.ndarray, category_indices: Mapping[str, Sequence[int]],
                         reduce: Callable[..., np.ndarray] = MVH_REDUCE) -> np.ndarray:
     """(n, 16) category scores: column k = ``reduce(probs[:, indices_k], axis=1)`` for the k-th key of
@@ -55,6 +59,7 @@ def probabilities_to_16(probs: np.ndarray, category_indices: Mapping[str, Sequen
     return np.stack(cols, axis=1)
 
 
+@finite_args("probs")
 def decisions_16(probs: np.ndarray, category_indices: Mapping[str, Sequence[int]],
                  reduce: Callable[..., np.ndarray] = MVH_REDUCE) -> np.ndarray:
     """16-class decisions (category names) under :data:`MVH_MAPPING`: arg-max of :func:`probabilities_to_16`."""
@@ -62,6 +67,7 @@ def decisions_16(probs: np.ndarray, category_indices: Mapping[str, Sequence[int]
     return names[probabilities_to_16(probs, category_indices, reduce).argmax(axis=1)]
 
 
+@finite_args("logits_16")
 def decisions_direct_16(logits_16: np.ndarray, categories: Sequence[str] = CATEGORIES_16) -> np.ndarray:
     """16-class decisions under :data:`DIRECT_16`: arg-max over a zero-shot head of the category names,
     columns in the order of ``categories``."""
@@ -119,10 +125,9 @@ def shape_bias_ci(shape: Sequence[str], texture: Sequence[str], decision: Sequen
     sh, th = _hits(shape, texture, decision)
     keys = np.arange(sh.size) if stimulus is None else pd.factorize(np.asarray(stimulus))[0]
     s_per, t_per = np.bincount(keys, weights=sh), np.bincount(keys, weights=th)
-    idx = np.random.default_rng(seed).integers(0, s_per.size, size=(n_boot, s_per.size))
+    idx = stats.resample_indices(s_per.size, n_boot, seed)
     s_b, t_b = s_per[idx].sum(axis=1), t_per[idx].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = s_b / (s_b + t_b)
-    tail = 100 * (1 - level) / 2
-    low, high = np.nanpercentile(draws, [tail, 100 - tail])
+    low, high = stats.percentile_interval(draws, level)
     return BootstrapResult(shape_bias(shape, texture, decision), float(low), float(high), n_boot, level)

@@ -20,7 +20,7 @@ The API in one list: :func:`resample_indices`, :func:`percentile_interval`, :fun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from scipy import stats as sps
@@ -235,3 +235,13 @@ def line_equality(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> LineTest:
     df_num, df_den = 2 * (len(names) - 1), x.size - 2 * len(names)
     f = ((rss_c - rss_s) / df_num) / (rss_s / df_den)
     return LineTest(float(f), df_num, df_den, float(sps.f.sf(f, df_num, df_den)), rss_c, rss_s)
+
+
+def resample_counts(sizes: Sequence[int], n_boot: int = N_BOOT, seed: int = SEED) -> Iterator[tuple[np.ndarray, ...]]:
+    """Per draw, one float array of resample counts (how often each row was drawn) per sample size
+    in ``sizes``, all from one seeded stream: memory stays O(n) even for 50,000-image test sets,
+    where (n_boot, n) index matrices would not fit. Weighted means with these counts are the
+    bootstrap means (independent resampling of each sample, the same draw for every model)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n_boot):
+        yield tuple(np.bincount(rng.integers(0, n, n), minlength=n).astype(float) for n in sizes)
