@@ -22,7 +22,7 @@ from ._validate import finite_args
 
 #: Number of ECE bins. 15 equal-width bins is the common default (torchmetrics
 #: ``calibration_error``, OpenOOD, ImageNet-X ``estimated_calibration_error``; Guo et al. 2017).
-#: PROTOCOLS.md #8.
+#: docs/protocols.md §8.
 ECE_BINS: int = 15
 
 Binning = Literal["equal_width", "equal_mass"]
@@ -35,7 +35,7 @@ Binning = Literal["equal_width", "equal_mass"]
 DEFAULT_BINNING: Binning = "equal_width"
 
 #: Fraction of a test set used to fit the temperature; the metrics are reported on the remaining
-#: samples (PROTOCOLS.md #8: fit T on a held-out split, report on the rest). 20 % of ImageNet val
+#: samples (docs/protocols.md §8: fit T on a held-out split, report on the rest). 20 % of ImageNet val
 #: is 10,000 images — ample for one scalar parameter (the NLL curve in T is smooth and convex in
 #: 1/T) — and leaves 40,000 images for the reported numbers.
 TEMPERATURE_SPLIT: float = 0.2
@@ -49,7 +49,7 @@ TEMPERATURE_BOUNDS: tuple[float, float] = (1e-3, 1e3)
 
 #: How CLIP zero-shot logits are formed for calibration metrics: ``"learned"`` = cosine similarity
 #: × exp(logit_scale) (+ logit_bias for SigLIP), i.e. the scale the model was trained with — not the
-#: constant 100 hard-coded by CLIP_benchmark / open_clip's zero-shot eval (PROTOCOLS.md #4).
+#: constant 100 hard-coded by CLIP_benchmark / open_clip's zero-shot eval (docs/protocols.md §4).
 #: Accuracy does not depend on the scale; ECE, NLL, Brier and MSP do. See :func:`clip_logits`.
 CLIP_LOGIT_SCALE_CONVENTION: str = "learned"
 

@@ -26,7 +26,7 @@ from ._validate import finite_args
 #: vision-language representations"): MCM = max_k softmax(cos(x, t_k) / T) over **raw cosine
 #: similarities** (not multiplied by CLIP's logit scale), and the paper's default is T = 1.
 #: With T = 1 the softmax over cosines in [-1, 1] is nearly flat, so MCM values sit close to 1/K;
-#: only their ranking matters for AUROC/FPR. PROTOCOLS.md #4.
+#: only their ranking matters for AUROC/FPR. docs/protocols.md §4.
 MCM_TEMPERATURE: float = 1.0
 
 #: Default temperature of the energy score E(x) = T·logsumexp(logits / T) (Liu et al. 2020, T = 1).
@@ -37,7 +37,7 @@ TPR_LEVEL: float = 0.95
 
 FprConvention = Literal["id_positive", "ood_positive"]
 
-#: Which FPR@95 the library reports by default (PROTOCOLS.md #1). ``"id_positive"``: ID is the
+#: Which FPR@95 the library reports by default (docs/protocols.md §1). ``"id_positive"``: ID is the
 #: positive class; the threshold keeps 95 % of ID samples and the FPR is the fraction of OOD
 #: samples still accepted as ID. This is the convention of Hendrycks & Gimpel, MCM (Ming et al.
 #: 2022), and NINCO (Bitterwolf et al. 2023) — the CLIP OOD literature Tu et al. compare with —

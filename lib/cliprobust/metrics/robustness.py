@@ -6,7 +6,7 @@ accuracy. The baseline is a least-squares line in transformed (logit) space::
 
     T(ood) ≈ slope · T(id) + intercept,      ER = ood − T⁻¹(slope · T(id) + intercept)
 
-ER is reported in accuracy units (fractions), as in both papers (PROTOCOLS.md §9). Which models
+ER is reported in accuracy units (fractions), as in both papers (docs/protocols.md §9). Which models
 form the baseline changes the numbers: callers name the baseline set (``testbed_baseline`` gives
 imagenet-testbed's). Every accuracy here is a fraction in [0, 1]; percent tables are rejected.
 """
@@ -41,7 +41,7 @@ def subset_logits(logits: np.ndarray, indices: Sequence[int]) -> np.ndarray:
     """Columns ``indices`` (0-based ImageNet indices, no duplicates) of an (n, 1000) logit matrix.
 
     This is the 200-class ImageNet-R/-A head of a 1000-way model (Hendrycks et al.; imagenet-testbed
-    ``class_sublist``): sub-select logits *before* softmax/argmax (PROTOCOLS.md §3).
+    ``class_sublist``): sub-select logits *before* softmax/argmax (docs/protocols.md §3).
     """
     logits, idx = np.asarray(logits), np.asarray(indices, dtype=int)
     if logits.ndim != 2:
@@ -90,7 +90,7 @@ def class_map_from_groups(groups: Sequence[Iterable[int]], n_classes: int = 1000
 def mapped_predict(logits: np.ndarray, class_map: np.ndarray) -> np.ndarray:
     """Target-class predictions of a 1000-way model through a many-to-one class map.
 
-    imagenet-testbed ObjectNet convention (``src/eval_settings/objectnet.py``; PROTOCOLS.md §2): take the
+    imagenet-testbed ObjectNet convention (``src/eval_settings/objectnet.py``; docs/protocols.md §2): take the
     arg-max over the ImageNet classes that map to some ObjectNet class (125 indices for 113 classes) and
     count the prediction as the ObjectNet class of that index. Note the testbed's ID baseline
     ``val-on-objectnet-classes`` instead requires the exact ImageNet index (use :func:`subset_accuracy`).

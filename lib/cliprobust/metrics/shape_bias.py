@@ -3,7 +3,7 @@
 A cue-conflict stimulus has the shape of one of 16 categories and the texture of another; its name is
 ``<shape><i>-<texture><j>.png``. Shape bias = shape hits / (shape hits + texture hits) over trials
 whose shape and texture categories differ (80 of the 1,280 stimuli agree and are dropped), where a
-hit is a 16-class decision equal to that cue (PROTOCOLS.md §7).
+hit is a 16-class decision equal to that cue (docs/protocols.md §7).
 
 Two named protocols turn a model's output into a 16-class decision:
 
