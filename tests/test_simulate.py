@@ -1,0 +1,183 @@
+"""Closed loop of the rehearsal: synthetic caches written by ``cliprobust simulate`` and read back by
+the engine's reader must recover the published numbers they were drawn from.
+
+Expected values come from the published tables read here directly (not through the simulator) and
+from the metric modules, each within its sampling error at the fraction simulated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cliprobust import datasets, paths, published, simulate
+from cliprobust.metrics import calibration, ood, robustness, shape_bias
+
+CLIP = "open_clip:ViT-B-32/openai"  # published in open_clip's table and in model-vs-human ("clip")
+FT = "timm:convnext_base.clip_laion2b_augreg_ft_in1k"  # CLIP-FT, published in timm's tables
+SUP = "timm:beit_base_patch16_224.in22k_ft_in22k_in1k"  # ImageNet model, published in timm's tables
+MODELS = (CLIP, FT, SUP)
+SETS = ("imagenet", "imagenet-r", "inaturalist", "cue-conflict")
+FRACTION = 0.05  # 2,500 ImageNet, 1,500 ImageNet-R, 500 iNaturalist images; cue-conflict in full
+Z = 3.5  # tolerance in standard errors
+
+
+@pytest.fixture(scope="module")
+def grid(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Simulate the small grid once into a fresh cache; yield its folder."""
+    root = tmp_path_factory.mktemp("synthetic")
+    old = os.environ.get(paths.CACHE_ENV)
+    os.environ[paths.CACHE_ENV] = str(root)
+    try:
+        folders = list(simulate.simulate(",".join(MODELS), list(SETS), FRACTION, seed=0, progress=False))
+        yield root, folders
+    finally:
+        if old is None:
+            os.environ.pop(paths.CACHE_ENV, None)
+        else:
+            os.environ[paths.CACHE_ENV] = old
+
+
+def _load(model: str, dataset: str):
+    from cliprobust import outputs
+
+    return outputs.load(model, dataset)
+
+
+def _published(model: str, test_set: str) -> float:
+    if model.startswith("open_clip:"):
+        t = published.open_clip_results()
+    else:
+        t = published.timm_results(default_resolution=True)
+    row = t[(t["model"] == model) & (t["test_set"] == test_set)]
+    assert len(row) == 1, (model, test_set)
+    return float(row["top1"].iloc[0])
+
+
+def _accuracy(model: str, dataset: str) -> tuple[float, int]:
+    out = _load(model, dataset)
+    logits, labels = np.asarray(out.logits), np.asarray(out.labels)
+    subset = datasets.get(dataset).class_subset
+    if subset:
+        logits, labels = datasets.restrict_to_subset(logits, labels, subset)
+    return robustness.accuracy(logits.argmax(axis=1), labels), len(labels)
+
+
+def _se(p: float, n: int) -> float:
+    return float(np.sqrt(p * (1 - p) / n))
+
+
+def test_every_entry_is_marked_synthetic(grid) -> None:
+    root, folders = grid
+    assert len(folders) == len(MODELS) * len(SETS)
+    for folder in folders:
+        key = json.loads((folder / "key.json").read_text())
+        meta = json.loads((folder / "meta.json").read_text())
+        assert key["synthetic"] is True and meta["key"]["synthetic"] is True
+        assert meta["synthetic"] is True and "never a result" in meta["synthetic_note"]
+        assert Path(folder).is_relative_to(root)
+    out = _load(CLIP, "imagenet")
+    if hasattr(type(out), "synthetic"):  # Outputs.synthetic (engine reader)
+        assert out.synthetic is True
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("dataset", ("imagenet", "imagenet-r"))
+def test_accuracy_equals_published(grid, model: str, dataset: str) -> None:
+    acc, n = _accuracy(model, dataset)
+    want = _published(model, dataset)
+    assert abs(acc - want) <= Z * _se(want, n) + 1 / n
+
+
+def _testbed_fit(shift: str) -> robustness.BaselineFit:
+    tb = published.testbed_results()
+    wide = tb.pivot_table(index="model", columns="test_set", values="top1")
+    mask = robustness.testbed_baseline(tb.drop_duplicates("model").set_index("model")["type"])
+    both = wide.loc[mask.reindex(wide.index, fill_value=False).to_numpy(), ["imagenet", shift]].dropna()
+    return robustness.fit_baseline(both["imagenet"].to_numpy(), both[shift].to_numpy())
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_effective_robustness_recovered(grid, model: str) -> None:
+    """ER (ImageNet -> ImageNet-R, testbed line) from the caches = ER from the published accuracies,
+    within the sampling error propagated through the line (delta method)."""
+    fit = _testbed_fit("imagenet-r")
+    id_acc, n_id = _accuracy(model, "imagenet")
+    ood_acc, n_ood = _accuracy(model, "imagenet-r")
+    id_pub, ood_pub = _published(model, "imagenet"), _published(model, "imagenet-r")
+    er_cache = robustness.effective_robustness(id_acc, ood_acc, fit)
+    er_pub = robustness.effective_robustness(id_pub, ood_pub, fit)
+    h = 1e-4
+    slope = (fit.predict(id_pub + h) - fit.predict(id_pub - h)) / (2 * h)
+    se = np.hypot(_se(ood_pub, n_ood), slope * _se(id_pub, n_id))
+    assert abs(er_cache - er_pub) <= Z * se + 2 / min(n_id, n_ood)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_ece_lands_in_range(grid, model: str) -> None:
+    out = _load(model, "imagenet")
+    got = calibration.ece(out.probs(), np.asarray(out.labels))
+    target = out.meta["simulation"]["ece_target_imagenet"]
+    lo, hi = simulate.ECE_RANGE
+    assert lo <= target <= hi
+    # finite-sample ECE (15 bins, 2,500 images) is biased up by ~0.01-0.02
+    assert target - 0.02 <= got <= target + 0.035
+    assert lo - 0.02 <= got <= hi + 0.035
+
+
+def _published_shape_bias(subject: str) -> float:
+    t = published.cue_conflict_trials()
+    t = t[(t["subject"] == subject) & (t["shape"] != t["texture"])]
+    return shape_bias.shape_bias(t["shape"], t["texture"], t["response"])
+
+
+def test_shape_bias_close_to_published(grid) -> None:
+    out = _load(CLIP, "cue-conflict")
+    cats = published.mvh_16_categories()
+    decisions = shape_bias.decisions_16(out.probs(), cats)
+    cues = shape_bias.stimulus_cues([Path(f).name for f in out.file_ids])
+    got = shape_bias.shape_bias(cues["shape"], cues["texture"], decisions)
+    assert abs(got - _published_shape_bias("clip")) <= 0.01
+    # a group default for a model without a published number: between CLIP's and ResNet-50's
+    ft = _load(FT, "cue-conflict")
+    got_ft = shape_bias.shape_bias(cues["shape"], cues["texture"], shape_bias.decisions_16(ft.probs(), cats))
+    lo, hi = sorted((_published_shape_bias("clip"), _published_shape_bias("resnet50")))
+    assert lo - 0.01 <= got_ft <= hi + 0.01
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_ood_auroc_in_published_range(grid, model: str) -> None:
+    id_out, ood_out = _load(model, "imagenet"), _load(model, "inaturalist")
+    got = ood.auroc(ood.msp(id_out.logits), ood.msp(ood_out.logits))
+    lo, hi = simulate.AUROC_RANGES["inaturalist"]
+    se = 0.5 / np.sqrt(len(ood_out))  # crude bound on the AUROC standard error (Hanley & McNeil)
+    assert lo - Z * se <= got <= hi + Z * se
+
+
+def test_widths_are_the_models_own(grid) -> None:
+    import open_clip
+
+    assert _load(CLIP, "imagenet").features.shape[1] == open_clip.get_model_config("ViT-B-32")["embed_dim"]
+    assert _load(SUP, "imagenet").features.shape[1] == 768  # BEiT-B: width 768
+
+
+def test_deterministic_given_seed(grid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, folders = grid
+    first = next(f for f in folders if f.parent.name == "imagenet-r" and "beit" in str(f))
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "again"))
+    again = list(simulate.simulate(SUP, ["imagenet-r"], FRACTION, seed=0, progress=False))[0]
+    assert again.name == first.name  # same key
+    for name in ("scores.npy", "features.npy", "labels.npy"):
+        assert np.array_equal(np.load(first / name), np.load(again / name))
+
+
+def test_refuses_the_real_output_cache(tmp_cache: Path) -> None:
+    args = argparse.Namespace(models=SUP, datasets="imagenet-r", fraction=0.01, seed=0, prompt_set=None,
+                              cache_dir=str(paths.data_dir() / "outputs"), chunk_size=1024, no_progress=True)
+    with pytest.raises(SystemExit, match="real output cache"):
+        simulate.main(args)
