@@ -1,9 +1,13 @@
 """Section-level assembly for the notebooks: join published tables / caches and call metrics.
 
 One module per notebook (``NN_topic.ipynb`` ↔ ``sections/topic.py`` ↔ ``tests/test_topic.py``), so the
-notebooks stay a few lines per cell and everything they compute is tested here.
+notebooks stay a few lines per cell and everything they compute is tested here. The shared types
+(run configuration, claim result, verdict tiers) live in :mod:`._base`.
 """
 
-#: Verdict vocabulary of every ``claim_cN()`` function (printed by notebook 08).
-REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
-VERDICTS: tuple[str, ...] = (REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE)
+from ._base import FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, TIERS
+
+#: Transition alias of :data:`._base.TIERS` (the four verdict tiers); new code imports ``TIERS``.
+VERDICTS: tuple[str, ...] = TIERS
+
+__all__ = ["FRAGILE", "NOT_REPRODUCED", "NOT_TESTABLE", "REPRODUCED", "TIERS", "VERDICTS"]

@@ -1,65 +1,83 @@
-"""Section 08 -- the claims checklist: every claim C1-C15 of PAPERS.md, judged by its section's function.
+"""Section 08 -- the claims checklist: every claim C1-C15, judged by its section's claim function.
 
-The verdict vocabulary ``VERDICTS`` is defined once in :mod:`cliprobust.sections`. Each claim
-function returns ``{"claim", "verdict", "evidence", ...}`` (most with a ``numbers`` dict; the effective-
-robustness claims carry their numbers at the top level). :func:`claims_table` runs them all for a
-notebook profile. Claims judged on per-sample caches (:data:`CACHE_CLAIMS`) are never judged on the
-random-init smoke models: in the ``smoke`` profile they stay ``not testable here``.
+One registry (:data:`CLAIMS`, frozen :class:`ClaimSpec` rows naming the section module and function
+that judge each claim) and one dispatch path (:func:`claim`): the section module is imported by
+name and its ``claim_cN(run) -> Claim`` is called with the notebook's :class:`~._base.Run`. Results
+are memoized per (claim, run). Claims judged on per-sample caches (``cache_based``) go through
+:func:`~._base.guard_run`, so random-init (``smoke``) or synthetic (``rehearsal``) outputs never
+judge them.
+
+Tables: :func:`claims_table` (one row per claim: tier, headline statistic with its interval, the
+breaking variants), :func:`multiverse_table` (every claim's variants: the specification curves),
+:func:`tier_counts`. The claims, their sources, headline protocols and multiverses are described
+for users in ``docs/claims.md``.
 """
 
 from __future__ import annotations
 
-import textwrap
+import importlib
+import inspect
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401  (re-exported)
+from ._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, TIERS, Claim, Run,  # noqa: F401
+                    guard_run)
+
+#: Transition alias of :data:`~._base.TIERS` (older callers import ``VERDICTS``).
+VERDICTS = TIERS
 
 
 @dataclass(frozen=True)
 class ClaimSpec:
-    """One claim of PAPERS.md: id, paper and section, short statement, and the section that judges it."""
+    """One claim: id, paper and section, short statement, and the section function that judges it."""
 
     id: str
     paper: str
     section: str
     statement: str
     module: str  # cliprobust.sections.<module>
-    cache_based: bool  # judged on per-sample caches (never on random-init smoke models)
+    function: str  # claim_cN(run: Run) -> Claim in that module
+    cache_based: bool  # judged on per-sample caches (never on random-init or synthetic outputs)
 
 
 _TU, _FANG, _INTERP = "Tu et al. NeurIPS 2023", "Fang et al. ICML 2022", "Interpreting CLIP TMLR 2024"
 
-#: The 15 claims, in PAPERS.md order.
+
+def _spec(cid: str, paper: str, section: str, statement: str, module: str, cache_based: bool) -> ClaimSpec:
+    return ClaimSpec(cid, paper, section, statement, module, f"claim_{cid.lower()}", cache_based)
+
+
+#: The 15 claims, in the order of ``docs/claims.md``.
 CLAIMS: tuple[ClaimSpec, ...] = (
-    ClaimSpec("C1", _TU, "§4.1", "CLIP more robust than ImageNet models on 6/10 ImageNet-X factors, less on some (pose)",
-              "visual_factors", False),
-    ClaimSpec("C2", _TU, "§4.1", "LAION CLIP more robust on shape than WIT CLIP, less on background and pose",
-              "visual_factors", True),
-    ClaimSpec("C3", _TU, "§4.2", "CLIP is more shape-biased than other model groups", "shape_bias", False),
-    ClaimSpec("C4", _TU, "§4.2", "shape bias weakens after fine-tuning on ImageNet", "shape_bias", True),
-    ClaimSpec("C5", _TU, "§5", "within a training source, ImageNet accuracy correlates with OOD detection",
-              "ood_detection", False),
-    ClaimSpec("C6", _TU, "§5", "in12k/21k->1k fine-tuning detects OOD better than 1k; some CLIP-FT worse than zero-shot",
-              "ood_detection", False),
-    ClaimSpec("C7", _TU, "§6.1", "CLIP not consistently better calibrated; training data matter", "calibration", True),
-    ClaimSpec("C8", _TU, "§6.1", "after temperature scaling, zero-shot CLIP is better calibrated at equal accuracy",
-              "calibration", True),
-    ClaimSpec("C9", _TU, "§6.2", "test-time prompts change accuracy, calibration and OOD detection in mixed ways",
-              "test_time_prompts", True),
-    ClaimSpec("C10", _FANG, "Fig. 1 / §3", "zero-shot CLIP has large ER on R, Sketch, ObjectNet, A (small on V2)",
-              "effective_robustness", False),
-    ClaimSpec("C11", _FANG, "§4-5", "ER is set by the pre-training data, not model size", "effective_robustness", False),
-    ClaimSpec("C12", _FANG, "§5", "fine-tuning CLIP on ImageNet erodes its ER", "effective_robustness", False),
-    ClaimSpec("C13", _INTERP, "outlier features", "robust zero-shot CLIP encoders have outlier features (high kurtosis)",
-              "outlier_features", True),
-    ClaimSpec("C14", _INTERP, "outlier features", "outlier features appear only in the robust models",
-              "outlier_features", True),
-    ClaimSpec("C15", _INTERP, "concepts", "CLIP encodes more unique concepts, not tracking robustness",
-              "outlier_features", True),
+    _spec("C1", _TU, "§4.1", "CLIP more robust than ImageNet models on 6/10 ImageNet-X factors, less on some (pose)",
+          "visual_factors", False),
+    _spec("C2", _TU, "§4.1", "LAION CLIP more robust on shape than WIT CLIP, less on background and pose",
+          "visual_factors", True),
+    _spec("C3", _TU, "§4.2", "CLIP is more shape-biased than other model groups", "shape_bias", False),
+    _spec("C4", _TU, "§4.2", "shape bias weakens after fine-tuning on ImageNet", "shape_bias", True),
+    _spec("C5", _TU, "§5", "within a training source, ImageNet accuracy correlates with OOD detection",
+          "ood_detection", False),
+    _spec("C6", _TU, "§5", "in12k/21k->1k fine-tuning detects OOD better than 1k; some CLIP-FT worse than zero-shot",
+          "ood_detection", False),
+    _spec("C7", _TU, "§6.1", "CLIP not consistently better calibrated; training data matter", "calibration", False),
+    _spec("C8", _TU, "§6.1", "after temperature scaling, zero-shot CLIP is better calibrated at equal accuracy",
+          "calibration", True),
+    _spec("C9", _TU, "§6.2", "test-time prompts change accuracy, calibration and OOD detection in mixed ways",
+          "prompt_sensitivity", True),
+    _spec("C10", _FANG, "Fig. 1 / §3", "zero-shot CLIP has large ER on R, Sketch, ObjectNet, A (small on V2)",
+          "effective_robustness", False),
+    _spec("C11", _FANG, "§4-5", "ER is set by the pre-training data, not model size", "effective_robustness", False),
+    _spec("C12", _FANG, "§5", "fine-tuning CLIP on ImageNet erodes its ER", "effective_robustness", False),
+    _spec("C13", _INTERP, "outlier features", "robust zero-shot CLIP encoders have outlier features (high kurtosis)",
+          "outlier_features", True),
+    _spec("C14", _INTERP, "outlier features", "outlier features appear only in the robust models",
+          "outlier_features", True),
+    _spec("C15", _INTERP, "concepts", "CLIP encodes more unique concepts, not tracking robustness",
+          "outlier_features", True),
 )
 CLAIM_IDS: tuple[str, ...] = tuple(c.id for c in CLAIMS)
 CACHE_CLAIMS: frozenset[str] = frozenset(c.id for c in CLAIMS if c.cache_based)
@@ -73,108 +91,149 @@ def spec(claim_id: str) -> ClaimSpec:
     raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(CLAIM_IDS)}")
 
 
-# --------------------------------------------------------------------------- shared inputs (computed once)
+# --------------------------------------------------------------------------- the one dispatch path
+
+_MEMO: dict[tuple[str, str, str], Claim] = {}
 
 
-@lru_cache(maxsize=1)
-def _calibration_table() -> pd.DataFrame:
-    from . import calibration as cal
-
-    models, fit_set, test_sets = cal.cache_plan("published")
-    return cal.cache_calibration_table(cal.cache_inventory(models, test_sets), fit_set)
+def _run_key(run: Run) -> tuple[str, str]:
+    """Hashable identity of a run (its options may hold unhashable values)."""
+    return run.profile, repr(sorted(run.options.items()))
 
 
-def _c2() -> dict:
-    from . import shape_bias as sb
-    from . import visual_factors as vf
-
-    status = sb.cache_status(vf.CACHE_MODELS, vf.CACHE_DATASET)  # fast path: no folder = missing
-    return vf.claim_c2(vf.factor_er_from_cache(status))
-
-
-def _c7(which: str) -> dict:
-    from . import calibration as cal
-
-    table = _calibration_table()
-    return cal.claim_c7(table) if which == "C7" else cal.claim_c8(table)
-
-
-def _er(which: str) -> dict:
-    from . import effective_robustness as er
-
-    if which == "C10":
-        return er.claim_c10()
-    return er.claim_c11() if which == "C11" else er.claim_c12()
+def _legacy_call(module: Any, function: str, run: Run) -> Any:
+    """TRANSITION ONLY (delete when every section returns a Claim): call a claim function that does
+    not take a ``run`` yet the way the published profile did (sections with a ``run(plan)`` driver
+    through it, the others with ``None`` for their required inputs)."""
+    fn = getattr(module, function)
+    params = list(inspect.signature(fn).parameters.values())
+    if params and params[0].name == "run":
+        return fn(run)
+    if hasattr(module, "PAPER_PLAN") and callable(getattr(module, "run", None)):
+        out = module.run(module.PAPER_PLAN)
+        return out["claim"] if "claim" in out else out["claims"][function[-3:].strip("_").upper()]
+    return fn(*[None for p in params if p.default is inspect.Parameter.empty])
 
 
-def _section(module: str, function: str) -> Callable[[], dict]:
-    def run() -> dict:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__package__}.{module}"), function)()
-
-    return run
-
-
-def _c9() -> dict:
-    from . import test_time_prompts as ttp
-
-    return ttp.run(ttp.PAPER_PLAN)["claim"]
-
-
-def _interp(which: str) -> dict:
-    from . import outlier_features as of
-
-    return of.run(of.PAPER_PLAN)["claims"][which]
-
-
-#: Claim id -> zero-argument function returning the claim dict in the published/full profile.
-RUNNERS: dict[str, Callable[[], dict]] = {
-    "C1": _section("visual_factors", "claim_c1"), "C2": _c2,
-    "C3": _section("shape_bias", "claim_c3"), "C4": _section("shape_bias", "claim_c4"),
-    "C5": _section("ood_detection", "claim_c5"), "C6": _section("ood_detection", "claim_c6"),
-    "C7": lambda: _c7("C7"), "C8": lambda: _c7("C8"), "C9": _c9,
-    "C10": lambda: _er("C10"), "C11": lambda: _er("C11"), "C12": lambda: _er("C12"),
-    "C13": lambda: _interp("C13"), "C14": lambda: _interp("C14"), "C15": lambda: _interp("C15"),
-}
-
-
-def _smoke_guard(result: dict) -> dict:
-    """Smoke profile: a cache-based claim is never judged (its caches hold random-init models only)."""
-    if result["verdict"] == NOT_TESTABLE:
+def _as_claim(result: Any) -> Claim:
+    """TRANSITION ONLY: an unconverted section's dict result as a Claim without variants."""
+    if isinstance(result, Claim):
         return result
-    return {**result, "verdict": NOT_TESTABLE,
-            "evidence": "smoke profile: random-init models only, never judged. " + result["evidence"]}
+    nan, tier = float("nan"), result["verdict"]
+    return Claim(result["claim"], tier, "(section not converted to a multiverse yet)", nan, nan, nan,
+                 " ".join(str(result.get("evidence", "")).split()),
+                 needs=str(result.get("evidence", "")) if tier == NOT_TESTABLE else "",
+                 numbers=result.get("numbers", result))
 
 
-@lru_cache(maxsize=None)
-def claim_result(claim_id: str, profile: str = "published") -> dict[str, Any]:
-    """The claim dict of ``claim_id`` (memoized per profile); verdict checked against :data:`VERDICTS`."""
-    spec(claim_id)
-    result = RUNNERS[claim_id]()
-    if result.get("verdict") not in VERDICTS:
-        raise ValueError(f"{claim_id}: verdict {result.get('verdict')!r} is not one of {VERDICTS}")
-    if profile == "smoke" and claim_id in CACHE_CLAIMS:
-        result = _smoke_guard(result)
-    return result
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(f"{__package__}.{name}")
+    except ModuleNotFoundError:  # TRANSITION ONLY: prompt_sensitivity was test_time_prompts
+        if name != "prompt_sensitivity":
+            raise
+        return importlib.import_module(f"{__package__}.test_time_prompts")
 
 
-#: Width of the one-line evidence in :func:`claims_table`'s ``evidence_short`` column.
-EVIDENCE_WIDTH: int = 150
+def claim(claim_id: str, run: Run = Run()) -> Claim:
+    """The :class:`Claim` of ``claim_id`` under ``run``: the section's ``claim_cN(run)``, guarded for
+    cache-based claims, checked to carry its own id, memoized per (claim, run)."""
+    key = (claim_id, *_run_key(run))
+    if key not in _MEMO:
+        s = spec(claim_id)
+        result = _as_claim(_legacy_call(_module(s.module), s.function, run))
+        if result.id != claim_id:
+            raise ValueError(f"{s.module}.{s.function} returned claim {result.id!r}, expected {claim_id!r}")
+        _MEMO[key] = guard_run(result, run, cache_based=s.cache_based)
+    return _MEMO[key]
 
 
-def claims_table(profile: str = "published") -> pd.DataFrame:
-    """One row per claim: ``claim, paper, section, statement, verdict, evidence_short, evidence, cache_based``."""
+def clear_memo() -> None:
+    """Forget memoized claims (after the data or the code under them changed)."""
+    _MEMO.clear()
+
+
+# --------------------------------------------------------------------------- tables
+
+#: Columns of :func:`claims_table`, in order.
+TABLE_COLUMNS: tuple[str, ...] = ("claim", "paper", "section", "statement", "tier", "statistic", "value", "low",
+                                  "high", "breaking_variants", "n_variants", "evidence", "needs", "cache_based")
+
+
+def claims_table(run: Run = Run()) -> pd.DataFrame:
+    """One row per claim (:data:`TABLE_COLUMNS`): tier, headline statistic with its interval, the
+    variants that break it, the evidence, and what a not-testable claim needs."""
     rows = []
-    for c in CLAIMS:
-        r = claim_result(c.id, profile)
-        ev = " ".join(str(r.get("evidence", "")).split())
-        rows.append({"claim": c.id, "paper": c.paper, "section": c.section, "statement": c.statement,
-                     "verdict": r["verdict"], "evidence_short": textwrap.shorten(ev, EVIDENCE_WIDTH, placeholder=" ..."),
-                     "evidence": ev, "cache_based": c.cache_based})
-    return pd.DataFrame(rows)
+    for s in CLAIMS:
+        row = claim(s.id, run).row()
+        rows.append({**row, "paper": s.paper, "section": s.section, "statement": s.statement,
+                     "evidence": " ".join(row["evidence"].split()), "cache_based": s.cache_based})
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
-    """Number of claims per verdict, in :data:`VERDICTS` order."""
-    return {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
+def multiverse_table(run: Run = Run()) -> pd.DataFrame:
+    """Every claim's multiverse, one row per (claim, variant): the data of the specification curves."""
+    frames = [claim(s.id, run).variants_frame() for s in CLAIMS]
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
+def tier_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Number of claims per tier, in :data:`~._base.TIERS` order."""
+    return {t: int((table["tier"] == t).sum()) for t in TIERS}
+
+
+def headline_text(row: Any) -> str:
+    """``statistic = value [low, high]`` of one claims-table row (value and interval when computed)."""
+    if not np.isfinite(row.value):
+        return row.statistic
+    ci = f" [{row.low:.3g}, {row.high:.3g}]" if np.isfinite(row.low) and np.isfinite(row.high) else ""
+    return f"{row.statistic} = {row.value:.3g}{ci}"
+
+
+# --------------------------------------------------------------------------- figures
+
+#: Tier colours (Okabe-Ito, colour-blind safe): green, orange, vermillion, grey.
+TIER_COLORS: dict[str, str] = {REPRODUCED: "#009E73", FRAGILE: "#E69F00", NOT_REPRODUCED: "#D55E00",
+                               NOT_TESTABLE: "#999999"}
+#: Colours of a variant's rule outcome on a specification curve (holds / fails / not computed).
+OUTCOME_COLORS: dict[Any, str] = {True: "#0072B2", False: "#D55E00", None: "#999999"}
+
+
+def plot_spec_curve(c: Claim) -> plt.Figure:
+    """Specification curve of one claim: the statistic with its interval under every variant,
+    sorted by value, coloured by the rule's outcome, the headline protocol marked."""
+    v = c.variants_frame().sort_values("value", na_position="first").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.28 * max(len(v), 1)))
+    for i, r in v.iterrows():
+        color = OUTCOME_COLORS[None if pd.isna(r.holds) else bool(r.holds)]
+        err = [[r.value - r.low], [r.high - r.value]] if np.isfinite(r.low) and np.isfinite(r.high) else None
+        ax.errorbar(r.value, i, xerr=err, fmt="*" if r.headline else "o", ms=11 if r.headline else 5,
+                    color=color, capsize=2)
+    ax.set_yticks(range(len(v)), [f"{n} (headline)" if h else n for n, h in zip(v.name, v.headline)], fontsize=7)
+    ax.set(xlabel=c.statistic, ylabel="protocol variant", ylim=(len(v) - 0.5, -0.5),
+           title=f"{c.id} ({c.tier}): {c.statistic} per protocol")
+    ax.title.set_fontsize(9)
+    handles = [plt.Line2D([], [], ls="", marker="o", color=col) for col in OUTCOME_COLORS.values()]
+    ax.legend(handles, ["rule holds", "rule fails", "not computed"], fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_claims_overview(table: pd.DataFrame) -> plt.Figure:
+    """One row per claim coloured by its tier, with the headline statistic [interval] and the
+    variants that break it (the statistics differ per claim, so they are printed, not placed on
+    one shared axis)."""
+    fig, ax = plt.subplots(figsize=(10, 0.4 * len(table) + 1.2))
+    for i, r in enumerate(table.itertuples()):
+        ax.barh(i, 1, color=TIER_COLORS[r.tier], height=0.85)
+        text = f"{r.claim} [{r.tier}] {headline_text(r)}"
+        if r.breaking_variants:
+            text += f" — breaks under: {r.breaking_variants}"
+        ax.text(0.01, i, text[:150], va="center", fontsize=7)
+    ax.set(yticks=[], xticks=[], xlim=(0, 1), ylim=(len(table) - 0.5, -0.5), title="Claims C1-C15: tiers",
+           xlabel="tier (colour) and headline statistic [95% CI]", ylabel="claim")
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in TIER_COLORS.values()], labels=list(TIER_COLORS),
+              fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=4)
+    fig.tight_layout()
+    return fig
