@@ -16,19 +16,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import paths
+from . import paths, style
 
 PROFILES = ("published", "smoke", "full")
 #: Banner printed on every smoke-profile figure and table (they come from random-init models).
 SMOKE_BANNER = "random weights — pipeline check, not a result"
-#: Colours per model group, shared by all figures so a group looks the same everywhere.
-GROUP_COLORS = {
-    "clip-zeroshot": "#d62728",
-    "clip-ft": "#ff7f0e",
-    "imagenet": "#1f77b4",
-    "human": "#7f7f7f",
-    "other": "#2ca02c",
-}
+#: Colours per model group (alias of :data:`cliprobust.style.GROUP_COLORS`, kept for callers).
+GROUP_COLORS = style.GROUP_COLORS
 
 
 @dataclass(frozen=True)
