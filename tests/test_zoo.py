@@ -1,11 +1,17 @@
 """Tests of cliprobust.zoo: paper counts, the written rules re-run on the installed registries
-(and re-implemented independently here), registry resolution, selectors, and published coverage."""
+(and re-implemented independently here) regenerate ``models.csv``, the CSV format, registry
+resolution and selectors. Published coverage is tested in ``test_zoo_and_data.py``."""
 
 from __future__ import annotations
 
 import csv
+import difflib
+import io
 import re
+import subprocess
+import sys
 import warnings
+from dataclasses import fields
 
 import open_clip
 import pandas as pd
@@ -15,6 +21,7 @@ import torch
 from timm.models import get_arch_pretrained_cfgs, get_deprecated_models
 
 from cliprobust import published, zoo
+from cliprobust.zoo import rules
 from cliprobust.fetch import fetch
 
 PAPER = {"clip-zeroshot": 51, "clip-ft": 32, "imagenet": 127}  # Tu et al. (NeurIPS 2023), Sec. 3
@@ -67,15 +74,53 @@ def test_registry_rejects_duplicates_and_inconsistent_entries():
 
 
 def test_rule1_reproduces_frozen_zeroshot_list():
-    assert zoo.derive("clip-zeroshot") == zoo.list_models(group="clip-zeroshot")
+    assert rules.derive("clip-zeroshot") == zoo.list_models(group="clip-zeroshot")
 
 
 def test_rule2_reproduces_frozen_clip_ft_list():
-    assert zoo.derive("clip-ft") == zoo.list_models(group="clip-ft")
+    assert rules.derive("clip-ft") == zoo.list_models(group="clip-ft")
 
 
 def test_rule3_reproduces_frozen_imagenet_list(mirror):
-    assert zoo.derive("imagenet") == zoo.list_models(group="imagenet")
+    assert rules.derive("imagenet") == zoo.list_models(group="imagenet")
+
+
+def test_rules_regenerate_models_csv_exactly(mirror):
+    """The frozen lists are data (``models.csv``); the three rules rebuild that file byte for byte."""
+    shipped = zoo.read_models_csv()
+    regenerated = rules.regenerate()
+    diff = list(difflib.unified_diff(shipped.splitlines(), regenerated.splitlines(), "models.csv", "rules", lineterm=""))
+    assert regenerated == shipped, "\n".join(diff[:40])
+
+
+def test_models_csv_round_trips_and_matches_the_fields():
+    text = zoo.read_models_csv()
+    assert text.splitlines()[0].split(",") == [f.name for f in fields(zoo.ModelEntry)]
+    assert zoo.to_csv_text(zoo.load_entries(text)) == text
+    assert zoo.load_entries(text) == list(zoo.REGISTRY)
+    rows = list(csv.DictReader(io.StringIO(text)))  # cells read independently of the loader
+    assert len(rows) == len(zoo.REGISTRY) == 214
+    vit = next(r for r in rows if r["id"] == "open_clip:ViT-B-32/openai")
+    entry = zoo.get("open_clip:ViT-B-32/openai")
+    assert entry.samples_seen == int(vit["samples_seen"]) == rules.OPENAI_SAMPLES_SEEN
+    assert entry.aliases == (vit["aliases"],) == ("open_clip:ViT-B-32-quickgelu/openai",)
+    assert entry.finetune_data is None and vit["finetune_data"] == ""
+
+
+def test_models_csv_format_errors_name_the_problem():
+    row = zoo.entry_to_row(zoo.get("timm:resnet18.a1_in1k"))
+    assert zoo.entry_from_row(row) == zoo.get("timm:resnet18.a1_in1k")
+    with pytest.raises(ValueError, match="True or False"):
+        zoo.entry_from_row({**row, "extra_data": "yes"})
+    with pytest.raises(ValueError, match="columns"):
+        zoo.entry_from_row({k: v for k, v in row.items() if k != "aliases"})
+
+
+def test_rule_names_forwarded_from_the_registry():
+    """Older callers read rule constants as ``zoo.X``; they are the rules module's objects."""
+    assert zoo.CLIP_ARCH is rules.CLIP_ARCH and zoo.timm_training is rules.timm_training
+    with pytest.raises(AttributeError):
+        zoo.no_such_name  # noqa: B018
 
 
 def test_rule1_independent_filter():
@@ -106,16 +151,16 @@ def test_rule3_bruteforce_loop(mirror):
     """Rule 3 re-implemented with loops over the raw timm table (no pandas groupby)."""
     with open(fetch("published/timm/results-imagenet.csv"), newline="") as fh:
         params = {r["model"]: _params(r["param_count"]) for r in csv.DictReader(fh)}
-    meta = pd.read_csv(fetch(zoo.TIMM_METADATA))["model"]
-    modules = zoo.timm_modules()
+    meta = pd.read_csv(fetch(rules.TIMM_METADATA))["model"]
+    modules = rules.timm_modules()
     dep = get_deprecated_models()
     era = {(dep[m] if m in dep else m).split(".")[0] for m in meta if (dep[m] if m in dep else m)}
     strata: dict[tuple, dict[str, list[str]]] = {}
     for name in params:
         arch = name.split(".")[0]
-        if arch not in era or arch not in modules or re.search(zoo.LANGUAGE_SUPERVISED, name):
+        if arch not in era or arch not in modules or re.search(rules.LANGUAGE_SUPERVISED, name):
             continue
-        key = (modules[arch], zoo.timm_pretrain_data(name), zoo.timm_training(name))
+        key = (modules[arch], rules.timm_pretrain_data(name), rules.timm_training(name))
         strata.setdefault(key, {}).setdefault(arch, []).append(name)
     picked = set()
     for archs in strata.values():
@@ -136,12 +181,12 @@ def test_timm_labels_agree_with_timm_metadata(mirror):
               "in1k-ap": "adversarial", "in1k-adv": "adversarial", "in21k-selfsl": "self-supervised",
               "jft300m-ns": "semi-supervised", "yfc-semisl": "semi-supervised",
               "ig1b-swsl": "semi-supervised", "ig1b-wsl": "weakly-supervised"}
-    meta = pd.read_csv(fetch(zoo.TIMM_METADATA))
+    meta = pd.read_csv(fetch(rules.TIMM_METADATA))
     dep = get_deprecated_models()
     pairs = [(dep[m], p) for m, p in zip(meta["model"], meta["pretrain"]) if "." in (dep.get(m) or "")]
     assert len(pairs) > 100 and {p for _, p in pairs} == set(data) - {"in21k-selfsl"}  # BEiT: no map
     for name, label in pairs:
-        assert (zoo.timm_pretrain_data(name), zoo.timm_training(name)) == (data[label], method[label]), name
+        assert (rules.timm_pretrain_data(name), rules.timm_training(name)) == (data[label], method[label]), name
 
 
 @pytest.mark.parametrize("name, data, method", [
@@ -157,7 +202,7 @@ def test_timm_labels_agree_with_timm_metadata(mirror):
     ("regnety_160.sw_in12k_ft_in1k", "ImageNet-12k", "supervised"),
 ])
 def test_timm_label_examples(name, data, method):
-    assert (zoo.timm_pretrain_data(name), zoo.timm_training(name)) == (data, method)
+    assert (rules.timm_pretrain_data(name), rules.timm_training(name)) == (data, method)
 
 
 def test_rule1c_matches_published_accuracy_threshold(mirror):
@@ -166,10 +211,10 @@ def test_rule1c_matches_published_accuracy_threshold(mirror):
     top1 = df[df["test_set"] == "imagenet"].set_index(["arch", "pretrained"])["top1"]
     kept = {(e.arch, e.pretrained) for e in zoo.collection("clip-zeroshot")}
     for (arch, tag), acc in top1.items():
-        ab = zoo.CLIP_ARCH.match(arch) and published.pretrain_data_from_tag(tag).startswith(
-            zoo.ZEROSHOT_DATA + zoo.ZEROSHOT_DATA_PREFIXES)
+        ab = rules.CLIP_ARCH.match(arch) and published.pretrain_data_from_tag(tag).startswith(
+            rules.ZEROSHOT_DATA + rules.ZEROSHOT_DATA_PREFIXES)
         if ab:
-            assert (acc >= 0.30) == zoo.zeroshot_candidate(arch, tag), (arch, tag, acc)
+            assert (acc >= 0.30) == rules.zeroshot_candidate(arch, tag), (arch, tag, acc)
     assert all(top1.get(k, 1.0) >= 0.30 for k in kept)
 
 
@@ -188,7 +233,7 @@ def test_open_clip_entries_resolve_and_do_not_share_weights():
         for alias in e.aliases:  # the -quickgelu twin: same checkpoint, not itself in the zoo
             arch, tag = alias.removeprefix("open_clip:").split("/")
             assert arch == e.arch + "-quickgelu" and (arch, tag) in pretrained and alias not in zoo.REGISTRY
-            assert zoo.open_clip_weights(arch, tag) == zoo.open_clip_weights(e.arch, e.pretrained)
+            assert rules.open_clip_weights(arch, tag) == rules.open_clip_weights(e.arch, e.pretrained)
     assert len(set(urls)) == len(zs) == 51
     twins = {(a.removesuffix("-quickgelu"), t) for a, t in pretrained if a.endswith("-quickgelu")}
     assert {(e.arch, e.pretrained) for e in zs if e.aliases} == twins & {(e.arch, e.pretrained) for e in zs}
@@ -258,11 +303,11 @@ def test_entry_fields():
     assert set(zoo.ModelEntry.__dataclass_fields__) | {"name"} == set(frame.columns)
     zs = frame[frame["group"] == "clip-zeroshot"]
     assert set(zs["arch_family"]) == {"ResNet", "ViT", "ConvNeXt"}
-    assert zs["pretrain_data"].map(lambda d: d in zoo.ZEROSHOT_DATA or d.startswith(zoo.ZEROSHOT_DATA_PREFIXES)).all()
+    assert zs["pretrain_data"].map(lambda d: d in rules.ZEROSHOT_DATA or d.startswith(rules.ZEROSHOT_DATA_PREFIXES)).all()
     openai = zs[zs["pretrained"] == "openai"]
-    assert (openai["samples_seen"] == zoo.OPENAI_SAMPLES_SEEN).all() and openai["quick_gelu"].all()
+    assert (openai["samples_seen"] == rules.OPENAI_SAMPLES_SEEN).all() and openai["quick_gelu"].all()
     stated = zs[zs["pretrained"].str.contains(r"_s\d+[bm]_")]
-    assert (stated["samples_seen"] >= zoo.MIN_SAMPLES_SEEN).all()
+    assert (stated["samples_seen"] >= rules.MIN_SAMPLES_SEEN).all()
     ft = frame[frame["group"] == "clip-ft"]
     assert set(ft["arch_family"]) == {"ViT", "ConvNeXt"} and set(ft["pretrain_data"]) == {"WIT-400M", "LAION-2B"}
     assert (ft["finetune_data"] == ft["pretrained"].map(
@@ -303,48 +348,22 @@ def test_select_errors_name_the_problem():
         zoo.list_models(group="zeroshot")
 
 
-# --------------------------------------------------------------------------- coverage
+# --------------------------------------------------------------------------- import layering
+
+_TORCH_FREE = ("cliprobust.published", "cliprobust.zoo", "cliprobust.labels", "cliprobust.datasets")
 
 
-def _raw_published() -> tuple[set[tuple[str, str]], dict[str, set[str]]]:
-    with open(fetch(published.OPENCLIP_RESULTS), newline="") as fh:
-        oc = {(r["name"], r["pretrained"]) for r in csv.DictReader(fh) if r["ImageNet 1k"]}
-    timm_sets = {}
-    for file, test_set in published.TIMM_FILES.items():
-        with open(fetch(file), newline="") as fh:
-            timm_sets[test_set] = {r["model"] for r in csv.DictReader(fh)}
-    return oc, timm_sets
+def test_data_layer_imports_without_torch():
+    """The published tables, the zoo registry, the label maps and the data sets import in a fresh
+    interpreter without pulling in torch, open_clip or timm (the published profile needs none)."""
+    code = (f"import sys\nimport {', '.join(_TORCH_FREE)}\n"
+            "print(sorted(m for m in ('torch', 'open_clip', 'timm') if m in sys.modules), 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] True", out.stdout + out.stderr  # pandas: the probe sees imports
 
 
-def test_coverage_matches_raw_tables(mirror):
-    cov = zoo.coverage()
-    assert len(cov) == 210 * len(zoo.COVERAGE_TEST_SETS)
-    oc, timm_sets = _raw_published()
-    imagenet = cov[cov["test_set"] == "imagenet"].set_index("id")
-    for e in zoo.collection("paper"):
-        row = imagenet.loc[e.id]
-        if e.source == "timm":
-            assert row["available"] == (e.name in timm_sets["imagenet"])
-        else:
-            names = [(e.arch + "-quickgelu", e.pretrained)] if e.quick_gelu else []
-            hit = next((n for n in names + [(e.arch, e.pretrained)] if n in oc), None)
-            assert row["available"] == (hit is not None)
-            if hit:
-                assert row["published_id"] == zoo.open_clip_id(*hit)
-    sketch = cov[(cov["test_set"] == "imagenet-sketch") & (cov["table"] == "timm")]
-    assert (sketch["available"] == sketch["published_id"].str.removeprefix("timm:").isin(
-        timm_sets["imagenet-sketch"])).all()
-
-
-def test_coverage_summary_counts(mirror):
-    cov = zoo.coverage()
-    summary = zoo.coverage_summary(cov)
-    assert list(summary.index) == list(PAPER) and summary["n_models"].to_dict() == PAPER
-    for group, g in cov.groupby("group"):
-        for test_set in zoo.COVERAGE_TEST_SETS:
-            assert summary.loc[group, test_set] == g[(g["test_set"] == test_set) & g["available"]]["id"].nunique()
-        per_model = g[g["test_set"].isin(published.SHIFTS)].groupby("id")["available"]
-        assert summary.loc[group, "all_shifts"] == per_model.all().sum()
-        assert summary.loc[group, "any_shift"] == per_model.any().sum()
-    # rule 3a guarantees published ImageNet numbers for every ImageNet model
-    assert summary.loc["imagenet", "imagenet"] == PAPER["imagenet"]
+def test_labels_do_not_import_published():
+    """Layering: label maps sit below the published loaders (datasets imports labels only)."""
+    code = "import sys, cliprobust.datasets; print('cliprobust.published' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

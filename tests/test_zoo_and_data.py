@@ -1,9 +1,13 @@
-"""Notebook 00 summaries agree with the zoo and the artifact table they summarise."""
+"""Notebook 00 summaries agree with the zoo, the published tables and the artifact table they summarise."""
 
 from __future__ import annotations
 
-from cliprobust import fetch, zoo
+import csv
+
+from cliprobust import fetch, published, zoo
 from cliprobust.sections import zoo_and_data as sec
+
+PAPER = {"clip-zeroshot": 51, "clip-ft": 32, "imagenet": 127}  # Tu et al. (NeurIPS 2023), Sec. 3
 
 
 def test_zoo_by_data_counts_add_up_to_groups() -> None:
@@ -25,3 +29,57 @@ def test_data_status_covers_every_artifact() -> None:
     cue = st.set_index("source").loc["stimuli/cue-conflict"]
     assert cue["files"] == len(fetch.select("stimuli/cue-conflict/")) and cue["license"] == "CC-BY-4.0"
     assert (st["in_mirror"] <= st["files"]).all()
+
+
+# --------------------------------------------------------------------------- published coverage
+
+
+def _raw_published() -> tuple[set[tuple[str, str]], dict[str, set[str]]]:
+    with open(fetch.fetch(published.OPENCLIP_RESULTS), newline="") as fh:
+        oc = {(r["name"], r["pretrained"]) for r in csv.DictReader(fh) if r["ImageNet 1k"]}
+    timm_sets = {}
+    for file, test_set in published.TIMM_FILES.items():
+        with open(fetch.fetch(file), newline="") as fh:
+            timm_sets[test_set] = {r["model"] for r in csv.DictReader(fh)}
+    return oc, timm_sets
+
+
+def test_coverage_matches_raw_tables(mirror) -> None:
+    cov = sec.coverage()
+    assert len(cov) == 210 * len(sec.COVERAGE_TEST_SETS)
+    oc, timm_sets = _raw_published()
+    imagenet = cov[cov["test_set"] == "imagenet"].set_index("id")
+    for e in zoo.collection("paper"):
+        row = imagenet.loc[e.id]
+        if e.source == "timm":
+            assert row["available"] == (e.name in timm_sets["imagenet"])
+        else:
+            names = [(e.arch + "-quickgelu", e.pretrained)] if e.quick_gelu else []
+            hit = next((n for n in names + [(e.arch, e.pretrained)] if n in oc), None)
+            assert row["available"] == (hit is not None)
+            if hit:
+                assert row["published_id"] == zoo.open_clip_id(*hit)
+    sketch = cov[(cov["test_set"] == "imagenet-sketch") & (cov["table"] == "timm")]
+    assert (sketch["available"] == sketch["published_id"].str.removeprefix("timm:").isin(
+        timm_sets["imagenet-sketch"])).all()
+
+
+def test_coverage_summary_counts(mirror) -> None:
+    cov = sec.coverage()
+    summary = sec.coverage_summary(cov)
+    assert list(summary.index) == list(PAPER) and summary["n_models"].to_dict() == PAPER
+    for group, g in cov.groupby("group"):
+        for test_set in sec.COVERAGE_TEST_SETS:
+            assert summary.loc[group, test_set] == g[(g["test_set"] == test_set) & g["available"]]["id"].nunique()
+        per_model = g[g["test_set"].isin(published.SHIFTS)].groupby("id")["available"]
+        assert summary.loc[group, "all_shifts"] == per_model.all().sum()
+        assert summary.loc[group, "any_shift"] == per_model.any().sum()
+    # rule 3a guarantees published ImageNet numbers for every ImageNet model
+    assert summary.loc["imagenet", "imagenet"] == PAPER["imagenet"]
+
+
+def test_published_ids_prefer_the_training_activation() -> None:
+    qg = zoo.get("open_clip:ViT-B-32/laion400m_e32")
+    assert qg.quick_gelu and sec.published_ids(qg) == ("open_clip:ViT-B-32-quickgelu/laion400m_e32", qg.id)
+    plain = zoo.get("open_clip:ViT-B-32/laion2b_s34b_b79k")
+    assert not plain.quick_gelu and sec.published_ids(plain) == (plain.id,)

@@ -1,14 +1,18 @@
 """Notebook 00: the model zoo and the data the toolkit reads.
 
 Small summaries of :mod:`cliprobust.zoo` and :mod:`cliprobust.fetch` for the first notebook: the
-zoo by group and pretraining data, and the pinned artifacts by source folder and licence.
+zoo by group and pretraining data, which zoo models have published numbers in the open_clip and
+timm tables (:func:`coverage`), and the pinned artifacts by source folder and licence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
-from .. import fetch, zoo
+from .. import fetch, published, zoo
+from ..zoo import ModelEntry
 
 
 def zoo_by_data(collection: str = "paper") -> pd.DataFrame:
@@ -42,3 +46,59 @@ def data_status() -> pd.DataFrame:
         license=("license", lambda s: ", ".join(sorted(set(s)))),
         cached=("cached", "sum"), in_mirror=("in_mirror", "sum"))
     return out.reset_index()
+
+
+# --------------------------------------------------------------------------- published coverage
+
+#: Test sets whose published numbers :func:`coverage` looks up (canonical names).
+COVERAGE_TEST_SETS: tuple[str, ...] = (published.IMAGENET,) + published.SHIFTS + ("imagenet-real",)
+
+
+def published_ids(entry: ModelEntry) -> tuple[str, ...]:
+    """Ids under which published tables may list ``entry``, preferred first.
+
+    For open_clip weights trained with QuickGELU the ``-quickgelu`` alias comes first: its row was
+    evaluated with the training activation (open_clip table, ViT-B-32 laion400m_e32: 0.6293 top-1
+    for the ``-quickgelu`` row vs 0.6024 for the plain one; openai rows are identical).
+    """
+    return entry.aliases + (entry.id,) if entry.quick_gelu else (entry.id,) + entry.aliases
+
+
+def _published_rows() -> pd.DataFrame:
+    """(model, test_set, table) of every published open_clip and timm accuracy."""
+    oc = published.open_clip_results(dedupe_quickgelu=False).assign(table="open_clip")
+    tm = published.timm_results().assign(table="timm")
+    cols = ["model", "test_set", "table"]
+    return pd.concat([oc[cols], tm[cols]], ignore_index=True).drop_duplicates()
+
+
+def coverage(entries: Iterable[ModelEntry] | None = None) -> pd.DataFrame:
+    """Join zoo entries to the published open_clip / timm tables, long.
+
+    One row per (entry, test set in :data:`COVERAGE_TEST_SETS`) with ``id``, ``group``,
+    ``published_id`` (first of :func:`published_ids` with any published row, else None),
+    ``table`` (``open_clip`` / ``timm`` / None) and ``available`` (a number exists). timm has no
+    ObjectNet table; open_clip has no ImageNet-Real column.
+    """
+    rows = _published_rows()
+    present = set(zip(rows["model"], rows["test_set"]))
+    table_of = dict(zip(rows["model"], rows["table"]))
+    out = []
+    for e in zoo.collection("paper") if entries is None else entries:
+        pid = next((i for i in published_ids(e) if i in table_of), None)
+        out += [{"id": e.id, "group": e.group, "published_id": pid, "table": table_of.get(pid),
+                 "test_set": t, "available": (pid, t) in present} for t in COVERAGE_TEST_SETS]
+    return pd.DataFrame(out)
+
+
+def coverage_summary(cov: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per group: ``n_models``, models with a published number per test set, ``any_shift`` and
+    ``all_shifts`` (all of :data:`cliprobust.published.SHIFTS`)."""
+    cov = coverage() if cov is None else cov
+    wide = cov.pivot_table(index=["group", "id"], columns="test_set", values="available",
+                           aggfunc="any").reindex(columns=list(COVERAGE_TEST_SETS))
+    shifts = wide[list(published.SHIFTS)]
+    wide = wide.assign(any_shift=shifts.any(axis=1), all_shifts=shifts.all(axis=1))
+    out = wide.groupby(level="group").sum().astype(int)
+    out.insert(0, "n_models", wide.groupby(level="group").size())
+    return out.reindex([g for g in zoo.GROUPS if g in out.index])
