@@ -4,6 +4,8 @@
 #   ./run_all.sh                          # profile "published": every section from real published data (CPU, minutes)
 #   ./run_all.sh --profile smoke          # engine with random-init tiny models on the shipped images, then all notebooks
 #   ./run_all.sh --profile full --data-root /datasets   # the paper zoo x all test sets (GPU/Slurm), then all notebooks
+#   ./run_all.sh --profile rehearsal --fraction 0.01     # the full profile on SYNTHETIC caches (no weights, no data)
+#   ./run_all.sh --profile rehearsal --models 'open_clip:ViT-B-32/*' --only 01   # full/rehearsal: fewer models
 #   ./run_all.sh --only 03                # one notebook
 #   ./run_all.sh --tests                  # the whole test suite (pytest + nbval + smoke run)
 #   ./run_all.sh --data-mirror ../shared/data   # offline: read data from a local mirror instead of downloading
@@ -18,20 +20,23 @@ DATA_ROOT=""
 SMOKE_MODELS="smoke"
 FULL_MODELS="paper"
 FULL_DATASETS="imagenet,imagenet-v2,imagenet-r,imagenet-sketch,objectnet,imagenet-a,imagenet-o,inaturalist,sun,places,textures,cue-conflict"
-usage() { sed -n '2,10p' "$0"; }
+FRACTION=0.01   # rehearsal: share of each test set's images simulated
+usage() { sed -n '2,11p' "$0"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) PROFILE="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --data-mirror) export CLIPROBUST_DATA_MIRROR="$(cd "$2" && pwd)"; shift 2 ;;
     --data-root) DATA_ROOT="$2"; shift 2 ;;
+    --fraction) FRACTION="$2"; shift 2 ;;
+    --models) FULL_MODELS="$2"; shift 2 ;;
     --tests) MODE=tests; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run_all.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 [[ -n "${CLIPROBUST_DATA_MIRROR:-}" ]] && export CLIPROBUST_DATA_MIRROR="$(cd "$CLIPROBUST_DATA_MIRROR" && pwd)"
-case "$PROFILE" in published|smoke|full) ;; *) echo "run_all.sh: unknown profile $PROFILE (published|smoke|full)" >&2; exit 2 ;; esac
+case "$PROFILE" in published|smoke|full|rehearsal) ;; *) echo "run_all.sh: unknown profile $PROFILE (published|smoke|full|rehearsal)" >&2; exit 2 ;; esac
 
 # --- 1. environment: use the active venv/conda env, else create .venv with Python 3.11 -------------
 if [[ -n "${VIRTUAL_ENV:-}" || -n "${CONDA_PREFIX:-}" ]]; then
@@ -79,6 +84,28 @@ run_engine() {  # $1 = profile
   esac
 }
 
+has_command() {  # $@ = cliprobust subcommand words: true when this install knows it
+  "$BIN/cliprobust" "$@" --help >/dev/null 2>&1
+}
+
+verify_cache() {  # every cache entry's arrays against the checksums in its meta.json, before notebooks read them
+  if has_command cache verify; then
+    "$BIN/cliprobust" cache verify
+  else
+    echo "[run_all] note: this install has no 'cliprobust cache verify'; entries are not checksummed before the notebooks" >&2
+  fi
+}
+
+simulate() {  # rehearsal: SYNTHETIC entries of the full grid (drawn to match published numbers; never a result)
+  echo "[run_all] rehearsal: SYNTHETIC outputs, fraction $FRACTION, cache $CLIPROBUST_CACHE_DIR (a rehearsal, never a result)"
+  if has_command simulate; then
+    "$BIN/cliprobust" simulate --models "$FULL_MODELS" --datasets "$FULL_DATASETS" --fraction "$FRACTION"
+  else
+    "$PY" -m cliprobust.simulate --models "$FULL_MODELS" --datasets "$FULL_DATASETS" --fraction "$FRACTION"
+  fi
+}
+rehearsal_env() { export CLIPROBUST_CACHE_DIR="$ROOT/data/synthetic-outputs"; }
+
 # Smoke runs use one template ("a photo of a {}."): the 80-template head of a random ViT-B-32 costs
 # ~14 CPU minutes and proves nothing more about the pipeline. Engine and notebooks read the same variable.
 smoke_env() { export CLIPROBUST_CACHE_DIR="$ROOT/data/smoke-outputs" CLIPROBUST_PROMPT_SET=photo; }
@@ -98,6 +125,7 @@ fi
 case "$PROFILE" in
   published) run_notebooks published notebooks ;;   # committed notebooks carry these outputs
   smoke)     smoke_env; run_engine smoke; run_notebooks smoke figures/smoke/notebooks ;;
-  full)      run_engine full; run_notebooks full figures/full/notebooks ;;
+  full)      run_engine full; verify_cache; run_notebooks full figures/full/notebooks ;;
+  rehearsal) rehearsal_env; simulate; verify_cache; run_notebooks rehearsal figures/rehearsal/notebooks ;;
 esac
 echo "[run_all] done: figures in figures/$([[ $PROFILE == published ]] || echo "$PROFILE/")"
