@@ -194,6 +194,16 @@ def test_testbed_families_and_baseline(mirror):
     assert not any("clip" in m for m in base)
 
 
+def test_testbed_baseline_rule_on_a_hand_made_table():
+    """The line-fit rule: type STANDARD and no ablation token in the name (case-insensitive)."""
+    types = pd.Series({"resnet50": "STANDARD", "resnet50_aws_baseline": "STANDARD", "BiT-M": "MORE_DATA",
+                       "resnet18_Subsample_2": "STANDARD", "densenet121": "ROBUST_INTV",
+                       "vgg16_batch64": "STANDARD", "alexnet": "STANDARD"})
+    mask = P.testbed_baseline(types)
+    assert list(mask.index) == list(types.index) and mask.dtype == bool
+    assert [m for m in types.index if mask[m]] == ["resnet50", "alexnet"]
+
+
 # --------------------------------------------------------------------------- label maps
 
 

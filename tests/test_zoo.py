@@ -317,6 +317,13 @@ def test_entry_fields():
     assert (im["finetune_data"].notna() == im["extra_data"]).all()
 
 
+def test_published_ids_prefer_the_training_activation():
+    qg = zoo.get("open_clip:ViT-B-32/laion400m_e32")
+    assert qg.quick_gelu and zoo.published_ids(qg) == ("open_clip:ViT-B-32-quickgelu/laion400m_e32", qg.id)
+    plain = zoo.get("open_clip:ViT-B-32/laion2b_s34b_b79k")
+    assert not plain.quick_gelu and zoo.published_ids(plain) == (plain.id,)
+
+
 # --------------------------------------------------------------------------- selectors
 
 

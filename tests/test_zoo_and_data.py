@@ -76,10 +76,3 @@ def test_coverage_summary_counts(mirror) -> None:
         assert summary.loc[group, "any_shift"] == per_model.any().sum()
     # rule 3a guarantees published ImageNet numbers for every ImageNet model
     assert summary.loc["imagenet", "imagenet"] == PAPER["imagenet"]
-
-
-def test_published_ids_prefer_the_training_activation() -> None:
-    qg = zoo.get("open_clip:ViT-B-32/laion400m_e32")
-    assert qg.quick_gelu and sec.published_ids(qg) == ("open_clip:ViT-B-32-quickgelu/laion400m_e32", qg.id)
-    plain = zoo.get("open_clip:ViT-B-32/laion2b_s34b_b79k")
-    assert not plain.quick_gelu and sec.published_ids(plain) == (plain.id,)

@@ -54,16 +54,6 @@ def data_status() -> pd.DataFrame:
 COVERAGE_TEST_SETS: tuple[str, ...] = (published.IMAGENET,) + published.SHIFTS + ("imagenet-real",)
 
 
-def published_ids(entry: ModelEntry) -> tuple[str, ...]:
-    """Ids under which published tables may list ``entry``, preferred first.
-
-    For open_clip weights trained with QuickGELU the ``-quickgelu`` alias comes first: its row was
-    evaluated with the training activation (open_clip table, ViT-B-32 laion400m_e32: 0.6293 top-1
-    for the ``-quickgelu`` row vs 0.6024 for the plain one; openai rows are identical).
-    """
-    return entry.aliases + (entry.id,) if entry.quick_gelu else (entry.id,) + entry.aliases
-
-
 def _published_rows() -> pd.DataFrame:
     """(model, test_set, table) of every published open_clip and timm accuracy."""
     oc = published.open_clip_results(dedupe_quickgelu=False).assign(table="open_clip")
@@ -76,7 +66,7 @@ def coverage(entries: Iterable[ModelEntry] | None = None) -> pd.DataFrame:
     """Join zoo entries to the published open_clip / timm tables, long.
 
     One row per (entry, test set in :data:`COVERAGE_TEST_SETS`) with ``id``, ``group``,
-    ``published_id`` (first of :func:`published_ids` with any published row, else None),
+    ``published_id`` (first of :func:`cliprobust.zoo.published_ids` with a published row, else None),
     ``table`` (``open_clip`` / ``timm`` / None) and ``available`` (a number exists). timm has no
     ObjectNet table; open_clip has no ImageNet-Real column.
     """
@@ -85,7 +75,7 @@ def coverage(entries: Iterable[ModelEntry] | None = None) -> pd.DataFrame:
     table_of = dict(zip(rows["model"], rows["table"]))
     out = []
     for e in zoo.collection("paper") if entries is None else entries:
-        pid = next((i for i in published_ids(e) if i in table_of), None)
+        pid = next((i for i in zoo.published_ids(e) if i in table_of), None)
         out += [{"id": e.id, "group": e.group, "published_id": pid, "table": table_of.get(pid),
                  "test_set": t, "available": (pid, t) in present} for t in COVERAGE_TEST_SETS]
     return pd.DataFrame(out)

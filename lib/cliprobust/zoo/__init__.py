@@ -88,6 +88,16 @@ def timm_id(name: str) -> str:
     return f"timm:{name}"
 
 
+def published_ids(entry: ModelEntry) -> tuple[str, ...]:
+    """Ids under which published tables may list ``entry``, preferred first.
+
+    For open_clip weights trained with QuickGELU the ``-quickgelu`` alias comes first: its row was
+    evaluated with the training activation (open_clip table, ViT-B-32 laion400m_e32: 0.6293 top-1
+    for the ``-quickgelu`` row vs 0.6024 for the plain one; openai rows are identical).
+    """
+    return entry.aliases + (entry.id,) if entry.quick_gelu else (entry.id,) + entry.aliases
+
+
 # --------------------------------------------------------------------------- models.csv
 
 #: The frozen model lists, shipped as package data beside this module.
