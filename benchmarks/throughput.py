@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 from cliprobust import cache, datasets, fetch, prompts
-from cliprobust.inference import configs_for, evaluate, load_model, runner
+from cliprobust.inference import configs_for, evaluate, heads, load_model, runner
 
 MODEL = "open_clip:ViT-B-32/none"
 ARCH = "ViT-B-32"
@@ -114,7 +114,7 @@ def text_heads(n_classes: int) -> dict[str, float]:
     names = list(prompts.imagenet_classnames()[:n_classes])
     templates = list(prompts.get("openai-80").templates)
     with torch.no_grad():
-        t_ours, w_ours = _timed(prompts.build_classifier, loaded.encode_text, names, templates)
+        t_ours, w_ours = _timed(heads.build_classifier, loaded.encode_text, names, templates)
         t_stock, w_stock = _timed(open_clip.build_zero_shot_classifier, loaded.model, loaded.tokenizer, names,
                                   templates, num_classes_per_batch=10)
     return {"head_ours_s": t_ours, "head_stock_s": t_stock, "head_max_abs_diff": float((w_ours - w_stock).abs().max())}

@@ -16,7 +16,7 @@ from _tiny import SAMPLE, TINY_CLIP, TINY_VIT, fast_config, imagenet_r_tree, run
 from scipy.special import softmax
 
 from cliprobust import cache, datasets, paths
-from cliprobust.inference import entry_key, image_key, load_model, parse_model_id, run_one, runner
+from cliprobust.inference import entries, entry_key, image_key, load_model, parse_model_id, run_one, runner
 from cliprobust.inference.heads import head_classnames, text_head
 from cliprobust.inference.config import canonical_sha
 
@@ -43,6 +43,12 @@ def count(monkeypatch):
     return install
 
 
+def new_release(mp: pytest.MonkeyPatch) -> None:
+    """Pretend open_clip and timm were upgraded: the persisted model configs no longer apply."""
+    bumped = {k: v + ".post1" for k, v in entries.library_versions().items()}
+    mp.setattr(entries, "library_versions", lambda: bumped)
+
+
 # --------------------------------------------------------------------------- keys and writes
 
 
@@ -67,9 +73,10 @@ def test_key_covers_model_weights_preprocessing_files_precision_and_head(tmp_cac
     assert len(shas) == 3
     fewer = dataclasses.replace(files, fingerprint="0" * 64)
     assert canonical_sha(image_key(fast_config(TINY_CLIP), clip, fewer)) != base["image_key_sha"]
-    configs = open_clip.factory._MODEL_CONFIGS  # a changed architecture under the same name
+    configs = open_clip.factory._MODEL_CONFIGS  # a changed architecture under the same name ...
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(configs, "cliprobust-tiny", {**configs["cliprobust-tiny"], "embed_dim": 16})
+        new_release(mp)  # ... arrives with a new open_clip release
         assert entry_key(fast_config(TINY_CLIP), clip, files)["image_key_sha"] != base["image_key_sha"]
     # parameters that cannot change the numbers are not in the key
     same = entry_key(fast_config(TINY_CLIP, batch_size=3, workers=2, chunk_size=7, strict=True), clip, files)
@@ -84,7 +91,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        cache._atomic_write(target, crash)
+        cache.atomic_write(target, crash)
     assert not target.exists() and list(target.parent.iterdir()) == []
     cache.write_json(target.with_suffix(".json"), {"a": 1})
     assert cache.read_json(target.with_suffix(".json")) == {"a": 1}
@@ -129,6 +136,7 @@ def test_preprocessing_change_is_never_served_a_stale_entry(tmp_cache, tmp_path,
     registry = timm.models._registry._model_pretrained_cfgs  # what a timm release changing crop_pct edits
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(registry, "test_vit.r160_in1k", dataclasses.replace(registry["test_vit.r160_in1k"], crop_pct=1.0))
+        new_release(mp)
         assert cache.ls([TINY_VIT], ["imagenet-r"], data_root=root)["status"].tolist() == ["stale"]
         with pytest.raises(cache.CacheMiss, match="older key"):
             cache.load(TINY_VIT, "imagenet-r", data_root=root)

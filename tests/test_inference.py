@@ -23,6 +23,7 @@ from timm.data import create_transform, resolve_data_config
 from cliprobust import cache, datasets, fetch, prompts
 from cliprobust.inference import (EvaluationErrors, RunConfig, UnreadableImagesError, evaluate, load_model,
                                   parse_model_id, preprocess_config, run_one, runner)
+from cliprobust.inference import heads
 from cliprobust.inference.heads import head_classnames, text_head
 
 pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
@@ -158,7 +159,7 @@ def test_clip_200_class_head_equals_subselected_1000_class_head(tmp_cache):
     loaded = load_model(TINY_CLIP)
     full = text_head(loaded, head_classnames(), "photo")
     idx = datasets.subset_indices("imagenet-r")
-    sub = prompts.build_classifier(loaded.encode_text, list(prompts.classnames_for(idx)),
+    sub = heads.build_classifier(loaded.encode_text, list(prompts.classnames_for(idx)),
                                    prompts.get("photo").templates)
     np.testing.assert_allclose(sub.numpy(), full[:, idx], rtol=1e-5, atol=1e-6)
 
@@ -302,10 +303,12 @@ def test_real_size_vit_b_32_pass_on_a_few_images():
     loaded = load_model("open_clip:ViT-B-32/none")
     x = torch.stack([loaded.preprocess(_rgb(p)) for p in sample_files(4)])
     assert x.shape == (4, 3, 224, 224)
-    feats, _ = runner.encode_batch(loaded, x, torch.zeros(512, 3), "fp32")
-    assert feats.shape == (4, 512) and feats.dtype == torch.float16 and torch.isfinite(feats.float()).all()
+    feats, scores = runner.encode_batch(loaded, x, np.eye(512, 3, dtype=np.float32), "fp32")
+    assert feats.shape == (4, 512) and feats.dtype == np.float16 and np.isfinite(feats).all()
+    unit = feats.astype(np.float32) / np.linalg.norm(feats.astype(np.float32), axis=1, keepdims=True)
+    np.testing.assert_allclose(scores.astype(np.float32), unit[:, :3], atol=1e-3)  # cosine vs basis vectors
     names, templates = list(prompts.imagenet_classnames()[:4]), ["a photo of a {}.", "art of the {}."]
-    ours = prompts.build_classifier(loaded.encode_text, names, templates)
+    ours = heads.build_classifier(loaded.encode_text, names, templates)
     theirs = open_clip.build_zero_shot_classifier(loaded.model, open_clip.get_tokenizer("ViT-B-32"), names, templates)
     torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
 

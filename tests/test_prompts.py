@@ -9,7 +9,7 @@ import torch
 from open_clip import zero_shot_metadata as meta
 
 from cliprobust import prompts
-from cliprobust.inference import load_model
+from cliprobust.inference import heads, load_model
 
 TINY = "open_clip:cliprobust-tiny/none"
 
@@ -43,7 +43,7 @@ def test_imagenet_classnames_are_open_clips_and_not_unique():
 def test_ensemble_matches_a_direct_loop():
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(5, 4, 8)).astype(np.float32)  # (classes, templates, dim)
-    got = prompts.ensemble(torch.from_numpy(emb)).numpy()
+    got = heads.ensemble(torch.from_numpy(emb)).numpy()
     assert got.shape == (8, 5)
     for c in range(5):
         unit = [e / np.linalg.norm(e) for e in emb[c]]
@@ -60,7 +60,7 @@ def tiny():
 def test_build_classifier_matches_open_clip(tiny):
     names = list(prompts.imagenet_classnames()[:12])
     templates = list(prompts.get("simple-7").templates)
-    ours = prompts.build_classifier(tiny.encode_text, names, templates, classes_per_batch=5)
+    ours = heads.build_classifier(tiny.encode_text, names, templates, classes_per_batch=5)
     tokenizer = open_clip.get_tokenizer("cliprobust-tiny")
     theirs = open_clip.build_zero_shot_classifier(tiny.model, tokenizer, names, templates, num_classes_per_batch=4)
     legacy = open_clip.build_zero_shot_classifier_legacy(tiny.model, tokenizer, names, templates)
@@ -72,7 +72,7 @@ def test_build_classifier_matches_open_clip(tiny):
 def test_build_classifier_matches_direct_text_embeddings(tiny):
     names = ["tench", "goldfish", "great white shark"]
     templates = ["a photo of a {}.", "art of the {}."]
-    head = prompts.build_classifier(tiny.encode_text, names, templates)
+    head = heads.build_classifier(tiny.encode_text, names, templates)
     tok = open_clip.get_tokenizer("cliprobust-tiny")
     with torch.no_grad():
         for c, name in enumerate(names):

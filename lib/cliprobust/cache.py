@@ -9,25 +9,28 @@ Layout under :func:`cliprobust.paths.cache_dir` (``data/outputs``)::
         scores.npy          float16 (N, C): cosine similarities (CLIP) or classifier logits
         features.npy        float16 (N, D): image embeddings (CLIP) / pre-logits features (timm)
         labels.npy index.npy files.txt   labels, positions in the file list, file ids
-        meta.json           written last: complete=True, versions, timings, config, excluded files
+        meta.json           written last: complete=True, versions, timings, config, excluded files,
+                            and ``arrays``: shape, dtype, size and sha256 of every stored file
     entries/<...>.lock      file lock held by the one writer of an entry
+    text-heads/, model-configs/   zero-shot heads (inference.heads), resolved model configs (inference.entries)
 
-An entry is complete iff ``meta.json`` exists; readers never see partial entries. Readers for
-notebooks: :func:`load` -> :class:`Outputs`, :func:`ls` -> DataFrame of present/missing.
+An entry is complete iff ``meta.json`` exists; readers never see partial entries. This module is
+storage only (layout, atomic writes, locks, entry metadata, :func:`read_entry`, :func:`verify_entry`);
+which entry answers a request is decided by the one reader, :mod:`cliprobust.outputs`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 from filelock import FileLock
 
 from . import paths
@@ -37,22 +40,33 @@ SCORE_DTYPE = np.float16  # per-sample logits / cosines: the spec's storage prec
 #: from these rounded features in every pass, so heads derived later from the cache match.
 FEATURE_DTYPE = np.float16
 _ARRAYS = ("scores", "features", "labels", "index")
+#: Files whose shape/dtype/size/sha256 ``meta.json`` records (``files.txt``: size and sha256 only).
+_CHECKED = (*_ARRAYS, "files")
+#: meta.json layout version: 2 = with the ``arrays`` manifest (checksums); entries written before
+#: have none and are reported as "no checksum", never silently passed.
+META_FORMAT = 2
+_HASH_BLOCK = 1 << 22
 
 
 class CacheMiss(LookupError):
     """No complete cache entry matches the request; the message gives the command that makes one."""
 
 
+class CorruptEntryError(RuntimeError):
+    """A complete entry whose stored files disagree with its ``meta.json`` (changed after finalize)."""
+
+
 # --------------------------------------------------------------------------- writing
 
 
-def _slug(model_id: str) -> str:
+def slug(model_id: str) -> str:
+    """A model id as a folder name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
 
 
 def slot_dir(model_id: str, dataset: str) -> Path:
     """Folder holding every entry of one (model, data set)."""
-    return paths.cache_dir() / "entries" / _slug(model_id) / dataset
+    return paths.cache_dir() / "entries" / slug(model_id) / dataset
 
 
 def entry_path(key: dict[str, Any], key_sha: str) -> Path:
@@ -66,7 +80,7 @@ def lock(path: Path) -> FileLock:
     return FileLock(str(path) + ".lock")
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
     """Write through ``write(fh)`` into a temp file beside ``path``, then rename onto it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -82,7 +96,7 @@ def _atomic_write(path: Path, write) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     """Atomic JSON write (sorted keys, indented)."""
-    _atomic_write(path, lambda fh: fh.write(json.dumps(obj, indent=1, sort_keys=True, default=str).encode()))
+    atomic_write(path, lambda fh: fh.write(json.dumps(obj, indent=1, sort_keys=True, default=str).encode()))
 
 
 def read_json(path: Path) -> Any:
@@ -107,7 +121,7 @@ def init_entry(path: Path, key: dict[str, Any], layout: dict[str, int]) -> dict[
 
 def write_chunk(path: Path, number: int, arrays: dict[str, np.ndarray]) -> None:
     """Atomically store one finished chunk (``index``, ``scores``, ``features``, ``failed_*``)."""
-    _atomic_write(path / "chunks" / f"{number:06d}.npz", lambda fh: np.savez(fh, **arrays))
+    atomic_write(path / "chunks" / f"{number:06d}.npz", lambda fh: np.savez(fh, **arrays))
 
 
 def done_chunks(path: Path) -> set[int]:
@@ -164,16 +178,79 @@ def write_final(path: Path, arrays: dict[str, np.ndarray], kept_ids: Sequence[st
                 excluded: list[dict[str, str]]) -> dict[str, Any]:
     """Write the final arrays and file ids, then ``meta.json`` (the completion mark)."""
     for name in _ARRAYS:
-        _atomic_write(path / f"{name}.npy", lambda fh, a=arrays[name]: np.save(fh, a))
-    _atomic_write(path / "files.txt", lambda fh: fh.write("".join(f"{f}\n" for f in kept_ids).encode()))
+        atomic_write(path / f"{name}.npy", lambda fh, a=arrays[name]: np.save(fh, a))
+    atomic_write(path / "files.txt", lambda fh: fh.write("".join(f"{f}\n" for f in kept_ids).encode()))
     meta = {**meta, "complete": True, "n_samples": len(kept_ids), "excluded": excluded,
-            "n_excluded": len(excluded)}
+            "n_excluded": len(excluded), "meta_format": META_FORMAT, "arrays": manifest(path, arrays)}
     write_json(path / "meta.json", meta)
     for p in (path / "chunks").glob("*"):
         p.unlink(missing_ok=True)
     if (path / "chunks").is_dir():
         (path / "chunks").rmdir()
     return meta
+
+
+# --------------------------------------------------------------------------- integrity
+
+
+def _file_of(path: Path, name: str) -> Path:
+    return path / ("files.txt" if name == "files" else f"{name}.npy")
+
+
+def file_sha256(file: Path) -> str:
+    """sha256 of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with open(file, "rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    """Shape, dtype, size in bytes and sha256 of every stored file of the entry at ``path``."""
+    out = {}
+    for name in _CHECKED:
+        file = _file_of(path, name)
+        item: dict[str, Any] = {"bytes": file.stat().st_size, "sha256": file_sha256(file)}
+        if name in arrays:
+            item.update(shape=list(np.shape(arrays[name])), dtype=np.asarray(arrays[name]).dtype.str)
+        out[name] = item
+    return out
+
+
+def check_layout(path: Path, meta: dict[str, Any], arr: dict[str, np.ndarray]) -> list[str]:
+    """Disagreements between the loaded arrays / file sizes and ``meta['arrays']`` (cheap: no hashing)."""
+    problems = []
+    for name, want in meta.get("arrays", {}).items():
+        file = _file_of(path, name)
+        if not file.is_file():
+            problems.append(f"{file.name} is missing")
+            continue
+        if file.stat().st_size != want["bytes"]:
+            problems.append(f"{file.name}: {file.stat().st_size} bytes, meta.json says {want['bytes']}")
+        if name in arr and (list(arr[name].shape) != want["shape"] or arr[name].dtype.str != want["dtype"]):
+            problems.append(f"{file.name}: {arr[name].dtype.str} {list(arr[name].shape)}, "
+                            f"meta.json says {want['dtype']} {want['shape']}")
+    return problems
+
+
+def verify_entry(path: Path) -> tuple[str, list[str]]:
+    """``(status, problems)`` of the complete entry at ``path``: ``ok`` (every file matches its recorded
+    shape, dtype, size and sha256), ``corrupt`` (problems name the files), or ``no-checksum`` (written
+    before checksums, meta format < :data:`META_FORMAT`: nothing to check against)."""
+    meta = read_json(path / "meta.json")
+    if "arrays" not in meta:
+        return "no-checksum", [f"no checksum (meta format < {META_FORMAT})"]
+    try:
+        arr = {n: np.load(_file_of(path, n), mmap_mode="r") for n in _ARRAYS}
+    except (OSError, ValueError) as exc:  # unreadable header: the file itself is damaged
+        return "corrupt", [f"unreadable array: {exc}"]
+    problems = check_layout(path, meta, arr)
+    for name, want in meta["arrays"].items():
+        file = _file_of(path, name)
+        if file.is_file() and file_sha256(file) != want["sha256"]:
+            problems.append(f"{file.name}: sha256 differs from meta.json (changed after the entry was written)")
+    return ("corrupt" if problems else "ok"), problems
 
 
 # --------------------------------------------------------------------------- reading
@@ -198,6 +275,12 @@ class Outputs:
     logit_scale: float | None
     logit_bias: float | None
     meta: dict[str, Any] = field(repr=False)
+
+    @property
+    def synthetic(self) -> bool:
+        """True for entries written by ``cliprobust simulate`` (key item ``"synthetic": true``):
+        a rehearsal of the pipeline, never model outputs."""
+        return bool(self.meta.get("key", {}).get("synthetic", False))
 
     @property
     def is_clip(self) -> bool:
@@ -236,17 +319,44 @@ def scaled_cosine(cos: np.ndarray, scale: float, bias: float | None) -> np.ndarr
     return z + np.float32(bias) if bias is not None else z
 
 
-def read_entry(path: Path, mmap: bool = True) -> Outputs:
-    """The :class:`Outputs` of a complete entry folder (arrays memory-mapped by default)."""
+def read_entry(path: Path, mmap: bool = True, verify: bool = False) -> Outputs:
+    """The :class:`Outputs` of a complete entry folder (arrays memory-mapped by default).
+
+    Shapes, dtypes and file sizes are always checked against ``meta.json``; ``verify`` also
+    checks every file's sha256. A mismatch raises :class:`CorruptEntryError`.
+    """
     if not is_complete(path):
         raise CacheMiss(f"cache entry {path} is not complete (no meta.json); run the evaluation again")
     meta = read_json(path / "meta.json")
+    if verify:
+        status, problems = verify_entry(path)
+        if status == "corrupt":
+            raise _corrupt(path, meta, problems)
     mode = "r" if mmap else None
-    arr = {n: np.load(path / f"{n}.npy", mmap_mode=mode) for n in _ARRAYS}
+    try:
+        arr = {n: np.load(path / f"{n}.npy", mmap_mode=mode) for n in _ARRAYS}
+    except (OSError, ValueError) as exc:
+        raise _corrupt(path, meta, [f"unreadable array: {exc}"]) from exc
+    problems = check_layout(path, meta, arr)
+    if problems:
+        raise _corrupt(path, meta, problems)
     ids = tuple((path / "files.txt").read_text().splitlines())
     feats = arr["features"] if arr["features"].size else None
     return Outputs(meta["model_id"], meta["dataset"], meta["head"], arr["scores"], feats,
                    np.asarray(arr["labels"]), ids, meta.get("logit_scale"), meta.get("logit_bias"), meta)
+
+
+def rebuild_command(meta: dict[str, Any]) -> str:
+    """The command that rebuilds a (deleted) entry with this meta."""
+    cfg = meta.get("config", {})
+    root = f" --data-root {cfg['data_root']}" if cfg.get("data_root") else ""
+    ps = f" --prompt-set {cfg['prompt_set']}" if meta.get("scores_kind") == "cosine" and cfg.get("prompt_set") else ""
+    return f"cliprobust evaluate --models {meta['model_id']} --datasets {meta['dataset']}{root}{ps}"
+
+
+def _corrupt(path: Path, meta: dict[str, Any], problems: list[str]) -> CorruptEntryError:
+    return CorruptEntryError(f"cache entry {path} changed after it was written: {'; '.join(problems)}. "
+                             f"Delete the folder and rebuild it: {rebuild_command(meta)}")
 
 
 def complete_entries(model_id: str, dataset: str) -> list[dict[str, Any]]:
@@ -275,30 +385,18 @@ def find(model_id: str, dataset: str, want: dict[str, Any]) -> list[dict[str, An
     return [m for m in complete_entries(model_id, dataset) if _matches(m["key"], want)]
 
 
-def load(model: Any, dataset: str, prompt_set: str | None = None, *, data_root: str | Path | None = None,
-         seed: int = 0, mmap: bool = True) -> Outputs:
-    """Outputs of ``model`` (zoo id or entry) on ``dataset`` from the cache; never recomputes images.
+def load(*args: Any, **kwargs: Any) -> Outputs:
+    """Forward to :func:`cliprobust.outputs.load`."""
+    from . import outputs  # transition: callers move to cliprobust.outputs
 
-    The entry must match what the model's key is *now* (format version, weights, preprocessing,
-    data-set protocol; and the exact file list when it can be known: shipped sets, or
-    ``data_root`` given); among several matches the newest wins. A CLIP prompt set with no
-    entry of its own is derived from cached image features when its text head is cached.
-    """
-    from .inference import lookup  # the key logic lives with the engine
-
-    return lookup.load(model, dataset, prompt_set, data_root=data_root, seed=seed, mmap=mmap)
+    return outputs.load(*args, **kwargs)
 
 
-def ls(models: str | Iterable[Any], datasets: str | Iterable[str], prompt_set: str | None = None,
-       *, data_root: str | Path | None = None) -> pd.DataFrame:
-    """One row per (model, data set): ``status`` is ``complete``; ``derivable`` (CLIP features and
-    the prompt set's text head cached: :func:`load` derives the scores in memory); ``needs-head``
-    (features cached, head not: ``cliprobust evaluate`` derives without an image pass);
-    ``partial`` (an interrupted run); ``stale`` (entries only under an older key); ``missing``.
-    ``models`` may be a zoo selector."""
-    from .inference import lookup
+def ls(*args: Any, **kwargs: Any) -> Any:
+    """Forward to :func:`cliprobust.outputs.ls`."""
+    from . import outputs  # transition: callers move to cliprobust.outputs
 
-    return lookup.ls(models, datasets, prompt_set, data_root=data_root)
+    return outputs.ls(*args, **kwargs)
 
 
 def iter_entries() -> Iterator[dict[str, Any]]:

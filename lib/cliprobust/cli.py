@@ -1,30 +1,54 @@
-"""The ``cliprobust`` command line: evaluate models into the cache, list the cache, fetch data.
+"""The ``cliprobust`` command line: evaluate models into the cache, list and verify the cache, fetch data.
 
     cliprobust evaluate --models paper --datasets imagenet,imagenet-r --data-root /datasets
     cliprobust cache ls --models smoke --datasets imagenet-sample,cue-conflict
+    cliprobust cache verify [--models SEL] [--datasets NAMES]
     cliprobust fetch [--mirror DIR] [PREFIX ...]
     cliprobust datasets [--data-root DIR]
+    cliprobust simulate ...   (synthetic caches for rehearsing the full grid; see cliprobust.simulate)
 
-Each subcommand builds its inputs and calls the library (``inference.evaluate``, ``cache.ls``,
-``fetch.fetch_many``); nothing here computes anything itself. ``--executor`` picks where the
-per-(model, data set) jobs (:func:`cliprobust.inference.run_one`) run: :data:`EXECUTORS`.
+Each subcommand builds its inputs and calls the library (``inference.evaluate``, ``outputs.ls``,
+``cache.verify_entry``, ``fetch.fetch_many``); nothing here computes anything itself. ``--executor``
+picks where the per-(model, data set) jobs (:func:`cliprobust.inference.run_one`) run: :data:`EXECUTORS`.
+Library modules are imported inside the subcommands, and torch only when a job has work left, so
+``--help``, ``datasets``, ``cache ls`` and a fully cached ``evaluate`` start in well under a second.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
-from typing import Callable
+from typing import Any, Callable
 
-from . import datasets, fetch, paths, prompts
+from . import paths, prompts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def _pending(configs: list) -> list:
+    """The configs whose entry is not complete yet (keys only: no model, no torch; one file walk per set)."""
+    from . import datasets
+    from .inference.config import is_done
+
+    lists: dict[tuple, Any] = {}
+    out = []
+    for c in configs:
+        where = (c.dataset, c.data_root, c.check_count)
+        if where not in lists:
+            lists[where] = datasets.resolve(c.dataset, c.data_root, check_count=c.check_count)
+        if not is_done(c, lists[where]):
+            out.append(c)
+    return out
+
+
 def _run_local(configs: list, args: argparse.Namespace) -> int:
-    """Run every job in this process, one model load per model."""
-    from .inference import EvaluationErrors, evaluate
+    """Run every job in this process, one model load per model (torch is imported only if work is left)."""
+    if not _pending(configs):
+        print(f"{len(configs)} cache entries complete under {paths.cache_dir()} (all were cached)")
+        return EXIT_OK
+    from .inference.runner import EvaluationErrors, evaluate
 
     try:
         done = evaluate(configs, keep_going=not args.fail_fast)
@@ -76,7 +100,7 @@ def _cluster_arguments(p: argparse.ArgumentParser) -> None:
 def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run models on data sets into the per-sample cache")
     p.add_argument("--models", required=True, help="zoo selector: collection(s), pattern(s) or ids, comma-separated")
-    p.add_argument("--datasets", required=True, help=f"comma-separated names from: {', '.join(datasets.names())}")
+    p.add_argument("--datasets", required=True, help="comma-separated data set names (`cliprobust datasets` lists them)")
     p.add_argument("--data-root", default=None, help="folder holding the non-shipped data sets")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="image-decoding processes")
@@ -102,22 +126,40 @@ def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _message(exc: BaseException) -> str:
+    return str(exc).strip("'\"")
+
+
+def _check_models(selector: str) -> str | None:
+    """Resolve every model id and the configs its keys need before any job starts (builds no model);
+    the problem as a message (naming the closest known names), or None."""
+    from .inference.entries import check_models
+
+    try:
+        check_models(selector)
+    except (KeyError, ValueError) as exc:  # unknown id / selector, unparseable id
+        return _message(exc)
+    return None
+
+
 def _check_data(names: list[str], data_root: str | None, check_count: bool) -> str | None:
     """Resolve every data set before any model runs; the first problem as a message, or None."""
+    from . import datasets
+
     for name in names:
         try:
             datasets.resolve(name, data_root, check_count=check_count)
         except (KeyError, datasets.DatasetError) as exc:
-            return str(exc).strip("'\"")
+            return _message(exc)
     return None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``cliprobust evaluate``: every (model, data set) pair into the cache."""
-    from .inference import configs_for
+    from .inference.config import configs_for
 
     names = _split(args.datasets)
-    problem = _check_data(names, args.data_root, not args.allow_partial)
+    problem = _check_data(names, args.data_root, not args.allow_partial) or _check_models(args.models)
     if problem:
         print(f"cliprobust evaluate: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -129,7 +171,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                               strict=args.strict, check_count=not args.allow_partial,
                               progress=not args.no_progress, decode_cache=args.decode_cache)
     except (KeyError, ValueError) as exc:
-        print(f"cliprobust evaluate: {str(exc).strip(chr(34) + chr(39))}", file=sys.stderr)
+        print(f"cliprobust evaluate: {_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     return EXECUTORS[args.executor](configs, args)
 
@@ -144,16 +186,25 @@ def _cache_parser(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--data-root", default=None)
     ls.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     ls.set_defaults(func=cmd_cache_ls)
+    ver = csub.add_parser("verify", help="check every stored array against the checksums in its meta.json")
+    ver.add_argument("--models", default=None, help="zoo selector (default: every entry in the cache)")
+    ver.add_argument("--datasets", default=None, help="comma-separated data set names (default: all)")
+    ver.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ver.set_defaults(func=cmd_cache_verify)
 
 
 def cmd_cache_ls(args: argparse.Namespace) -> int:
     """``cliprobust cache ls``: a table of present / missing entries and a summary line."""
-    from . import cache
+    from . import outputs
 
+    problem = _check_models(args.models)
+    if problem:
+        print(f"cliprobust cache ls: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        table = cache.ls(args.models, _split(args.datasets), args.prompt_set, data_root=args.data_root)
+        table = outputs.ls(args.models, _split(args.datasets), args.prompt_set, data_root=args.data_root)
     except KeyError as exc:
-        print(f"cliprobust cache ls: {str(exc).strip(chr(34) + chr(39))}", file=sys.stderr)
+        print(f"cliprobust cache ls: {_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     shown = table.drop(columns=["completed_at"])
     print(shown.to_csv(index=False) if args.csv else shown.to_string(index=False))
@@ -161,6 +212,47 @@ def cmd_cache_ls(args: argparse.Namespace) -> int:
     print(f"# {len(table)} pairs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
           + f" (cache: {paths.cache_dir()})")
     return EXIT_OK
+
+
+def _verify_selection(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """meta.json (+ ``path``) of the complete entries ``cache verify`` checks."""
+    from . import cache
+    from .inference.entries import select_entries
+
+    ids = {e.id for e in select_entries(args.models)} if args.models else None
+    sets = set(_split(args.datasets)) if args.datasets else None
+    return [m for m in cache.iter_entries()
+            if (ids is None or m["model_id"] in ids) and (sets is None or m["dataset"] in sets)]
+
+
+def cmd_cache_verify(args: argparse.Namespace) -> int:
+    """``cliprobust cache verify``: sha256 of every stored file against its meta.json; exit 1 on a mismatch."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from . import cache
+
+    try:
+        metas = _verify_selection(args)
+    except (KeyError, ValueError) as exc:
+        print(f"cliprobust cache verify: {_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    bad, unchecked = [], []
+    for m in tqdm(metas, unit="entry", desc="verify", disable=args.no_progress, file=sys.stderr):
+        status, problems = cache.verify_entry(Path(m["path"]))
+        if status == "corrupt":
+            bad.append((m, problems))
+        elif status == "no-checksum":
+            unchecked.append((m, problems))
+    for m, problems in unchecked:
+        print(f"unchecked {m['path']}: {'; '.join(problems)}")
+    for m, problems in bad:
+        print(f"CORRUPT {m['path']}: {'; '.join(problems)}\n  delete the folder, then run: "
+              f"{cache.rebuild_command(m)}", file=sys.stderr)
+    print(f"# {len(metas)} entries: {len(metas) - len(bad) - len(unchecked)} ok, {len(bad)} corrupt, "
+          f"{len(unchecked)} without checksums (cache: {paths.cache_dir()})")
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 def _fetch_parser(sub: argparse._SubParsersAction) -> None:
@@ -172,6 +264,8 @@ def _fetch_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """``cliprobust fetch``: wraps :func:`cliprobust.fetch.fetch_many`."""
+    from . import fetch
+
     names = sorted({a.name for p in args.prefixes for a in fetch.select(p)})
     if not names:
         print(f"cliprobust fetch: no artifact matches {args.prefixes}", file=sys.stderr)
@@ -193,6 +287,8 @@ def _datasets_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     """``cliprobust datasets``: one line per set: name, images expected/found, layout."""
+    from . import datasets
+
     for name, spec in datasets.DATASETS.items():
         print(f"{name:16s} {spec.expected_counts[0]:>7,} expected, {_found(name, args.data_root):>20s}  {spec.layout}")
     return EXIT_OK
@@ -200,6 +296,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def _found(name: str, data_root: str | None) -> str:
     """``N found``, ``N found (incomplete)`` or ``not found``."""
+    from . import datasets
+
     for check in (True, False):
         try:
             n = len(datasets.resolve(name, data_root, check_count=check))
@@ -209,18 +307,44 @@ def _found(name: str, data_root: str | None) -> str:
     return "not found"
 
 
+#: The module behind ``cliprobust simulate`` (written separately; wired lazily so the CLI works without it).
+SIMULATE_MODULE = "cliprobust.simulate"
+
+
+def _simulate_parser(sub: argparse._SubParsersAction) -> None:
+    """``simulate``: its arguments come from ``cliprobust.simulate.add_arguments``, imported only
+    when the subcommand is used (``parse_args`` below), so ``--help`` stays instant."""
+    p = sub.add_parser("simulate", help="write synthetic cache entries (a rehearsal of the full grid, never a result)",
+                       add_help=False)
+    p.set_defaults(func=cmd_simulate)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """``cliprobust simulate``: parse the rest with ``simulate.add_arguments``, run ``simulate.main``."""
+    if importlib.util.find_spec(SIMULATE_MODULE) is None:
+        print("cliprobust simulate: this installation has no cliprobust.simulate module", file=sys.stderr)
+        return EXIT_USAGE
+    simulate = importlib.import_module(SIMULATE_MODULE)
+    parser = argparse.ArgumentParser(prog="cliprobust simulate", description=(simulate.__doc__ or "").split("\n\n")[0])
+    simulate.add_arguments(parser)
+    return int(simulate.main(parser.parse_args(args.rest)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="cliprobust", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser):
+    for add in (_evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser, _simulate_parser):
         add(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cliprobust``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
+    if args.command != "simulate" and rest:
+        build_parser().parse_args(argv)  # the usual "unrecognized arguments" error (exit 2)
+    args.rest = rest
     return args.func(args)
 
 

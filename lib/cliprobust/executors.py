@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import paths
-from .inference import RunConfig, is_done, run_one
+from .inference.config import RunConfig, is_done
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 #: submitit's cluster name for each submitit executor.
@@ -59,6 +59,8 @@ class JobReport:
 def run_job(config: RunConfig, environ: dict[str, str]) -> str:
     """The cluster job: ``run_one(config)`` with the submitting process's cliprobust environment."""
     os.environ.update(environ)
+    from .inference.runner import run_one  # torch: only in the job
+
     return str(run_one(config))
 
 

@@ -1,12 +1,11 @@
-"""Zero-shot prompts: class names and template sets as data, and the prompt-ensemble math.
+"""Zero-shot prompts as data: class names and template sets (no torch, no open_clip import).
 
-Class names and templates come from open_clip's own metadata (``open_clip.zero_shot_metadata``),
-the source CLIP_benchmark and the open_clip results tables use. Templates are stored as
-``str.format`` strings (open_clip ships them as lambdas; each is called with ``"{}"`` once).
-
-Prompt ensembling (Radford et al. 2021; open_clip ``build_zero_shot_classifier``): for class c
-with templates t_1..t_T, ``w_c = normalize(mean_t normalize(text_encoder(t_j(name_c))))``; the
-zero-shot logit of an image is ``logit_scale * <normalize(f_img), w_c> (+ logit_bias)``.
+Class names and templates are open_clip's own metadata (``open_clip.zero_shot_metadata``), the
+source CLIP_benchmark and the open_clip results tables use, stored as a JSON data file
+(``_derived/prompts/open_clip_zero_shot_metadata.json``; ``tests/test_prompts.py`` checks it
+against the installed open_clip). Templates are ``str.format`` strings (open_clip ships them as
+lambdas; each was called with ``"{}"`` once). The prompt-ensemble math that turns them into a
+zero-shot head lives with the heads (:mod:`cliprobust.inference.heads`).
 """
 
 from __future__ import annotations
@@ -15,11 +14,18 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
 
-import torch
-import torch.nn.functional as F
-from open_clip import zero_shot_metadata as _meta
+#: The stored copy of open_clip's zero-shot metadata.
+METADATA_PATH = Path(__file__).parent / "_derived" / "prompts" / "open_clip_zero_shot_metadata.json"
+
+
+@lru_cache(maxsize=1)
+def _metadata() -> dict[str, Any]:
+    with open(METADATA_PATH, encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 @dataclass(frozen=True)
@@ -45,14 +51,10 @@ def sha_of(strings: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(list(strings), ensure_ascii=False).encode()).hexdigest()
 
 
-def _as_format(templates: Sequence[Callable[[str], str]]) -> tuple[str, ...]:
-    return tuple(t("{}") for t in templates)
-
-
 _SETS: tuple[PromptSet, ...] = (
-    PromptSet("openai-80", _as_format(_meta.OPENAI_IMAGENET_TEMPLATES),
+    PromptSet("openai-80", tuple(_metadata()["openai_imagenet_templates"]),
               "open_clip zero_shot_metadata.OPENAI_IMAGENET_TEMPLATES (Radford et al. 2021, 80 templates)"),
-    PromptSet("simple-7", _as_format(_meta.SIMPLE_IMAGENET_TEMPLATES),
+    PromptSet("simple-7", tuple(_metadata()["simple_imagenet_templates"]),
               "open_clip zero_shot_metadata.SIMPLE_IMAGENET_TEMPLATES (7-template subset of the 80)"),
     PromptSet("photo", ("a photo of a {}.",), "single template 'a photo of a {}.' (CLIP paper baseline)"),
     PromptSet("classname", ("{}",), "the bare class name, no template"),
@@ -101,9 +103,9 @@ def imagenet_classnames() -> tuple[str, ...]:
 
     Not unique ('missile', 'sunglasses' appear twice): use them to build heads, never as labels.
     """
-    names = tuple(_meta.IMAGENET_CLASSNAMES)
+    names = tuple(_metadata()["imagenet_classnames"])
     if len(names) != 1000:
-        raise ValueError(f"open_clip IMAGENET_CLASSNAMES has {len(names)} names, expected 1000")
+        raise ValueError(f"{METADATA_PATH.name} has {len(names)} ImageNet class names, expected 1000")
     return names
 
 
@@ -111,35 +113,3 @@ def classnames_for(indices: Sequence[int]) -> tuple[str, ...]:
     """Class names of the given ImageNet indices (e.g. the 200 ImageNet-R classes) for a sub-head."""
     names = imagenet_classnames()
     return tuple(names[i] for i in indices)
-
-
-def ensemble(embeddings: torch.Tensor) -> torch.Tensor:
-    """Prompt ensemble: (C, T, D) text embeddings -> (D, C) classifier weights.
-
-    ``w_c = normalize(mean_t normalize(e_ct))`` -- each template embedding is L2-normalized, the
-    mean is taken over templates and renormalized (open_clip ``build_zero_shot_classifier``).
-    """
-    mean = F.normalize(embeddings.float(), dim=-1).mean(dim=1)
-    return F.normalize(mean, dim=-1).T.contiguous()
-
-
-#: Prompts per text-tower forward pass when building a head (memory vs. per-call overhead).
-TEXTS_PER_BATCH = 1024
-
-
-def build_classifier(encode_text: Callable[[list[str]], torch.Tensor], classnames: Sequence[str],
-                     templates: Sequence[str], classes_per_batch: int | None = None) -> torch.Tensor:
-    """Zero-shot head (D, C): :func:`ensemble` of ``encode_text`` over ``templates x classnames``.
-
-    ``encode_text`` maps a list of strings to (n, D) embeddings (tokenization included). By
-    default about :data:`TEXTS_PER_BATCH` prompts go through the text tower at once.
-    """
-    classes_per_batch = classes_per_batch or max(1, TEXTS_PER_BATCH // len(templates))
-    parts = []
-    with torch.no_grad():
-        for start in range(0, len(classnames), classes_per_batch):
-            batch = classnames[start:start + classes_per_batch]
-            texts = [t.format(c) for c in batch for t in templates]
-            emb = encode_text(texts).reshape(len(batch), len(templates), -1)
-            parts.append(ensemble(emb))
-    return torch.cat(parts, dim=1)

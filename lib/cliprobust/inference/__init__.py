@@ -1,20 +1,36 @@
 """Inference engine: (model, data set) -> per-sample outputs in the cache.
 
-Modules, one concept each: ``models`` (one loader, two adapters, the tiny open_clip config),
-``heads`` (zero-shot text classifiers, cached on disk), ``images`` (image loading that survives
-corrupt files), ``config`` (the frozen run config and the cache key), ``runner`` (the chunked,
-resumable forward pass; ``run_one`` is the per-job unit), ``lookup`` (reader-side matching).
+Modules, one concept each: ``entries`` (model ids -> entries, the persisted model configs a key
+needs; no torch), ``config`` (the frozen run config, the cache key, "is this job done"; no torch),
+``heads`` (prompt ensembling, the text-head store, cosine scores; torch only to build a head),
+``models`` (one loader, two adapters, the tiny open_clip config), ``images`` (image loading that
+survives corrupt files), ``decoded`` (the opt-in decode cache), ``runner`` (the chunked,
+resumable forward pass; ``run_one`` is the per-job unit). Reading outputs is
+:mod:`cliprobust.outputs`.
+
+Names are imported lazily (PEP 562), so ``import cliprobust.inference.config`` does not import torch;
+``from cliprobust.inference import run_one`` does.
 """
 
 from __future__ import annotations
 
-from .config import FORMAT_VERSION, RunConfig, entry_key, image_key
-from .models import (TINY_ARCH, LoadedModel, load_model, parse_model_id, preprocess_config,
-                     register_tiny_config, resolve_entry, select_entries, weights_id)
-from .runner import (EvaluationErrors, UnreadableImagesError, configs_for, entry_folder, evaluate, is_done,
-                     run_one)
+import importlib
+from typing import Any
 
-__all__ = ["FORMAT_VERSION", "TINY_ARCH", "EvaluationErrors", "LoadedModel", "RunConfig",
-           "UnreadableImagesError", "configs_for", "entry_folder", "entry_key", "evaluate", "image_key", "is_done",
-           "load_model", "parse_model_id", "preprocess_config", "register_tiny_config", "resolve_entry", "run_one",
-           "select_entries", "weights_id"]
+_WHERE: dict[str, str] = {
+    "FORMAT_VERSION": "config", "RunConfig": "config", "entry_key": "config", "image_key": "config",
+    "configs_for": "config", "entry_folder": "config", "is_done": "config",
+    "TINY_ARCH": "entries", "parse_model_id": "entries", "preprocess_config": "entries",
+    "resolve_entry": "entries", "select_entries": "entries", "weights_id": "entries", "check_models": "entries",
+    "UnknownModelError": "entries",
+    "LoadedModel": "models", "load_model": "models", "register_tiny_config": "models",
+    "EvaluationErrors": "runner", "UnreadableImagesError": "runner", "evaluate": "runner", "run_one": "runner",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

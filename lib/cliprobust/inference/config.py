@@ -5,7 +5,9 @@ format version, model id, weights id, architecture config, the model's preproces
 set (name, protocol, fingerprint of the exact files), numeric precision, and the head
 (classifier, or zero-shot prompt set + class names). Batch size, workers and device are not in the key.
 The *image key* is the same without the head: CLIP entries that share it share image features,
-so a new prompt set is a matrix product, not an image pass.
+so a new prompt set is a matrix product, not an image pass. Everything here is computed without
+torch (model configs come from the store of :mod:`cliprobust.inference.entries`), so "is this job
+already done" (:func:`is_done`) costs a file listing and a few JSON reads.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
-from .. import datasets, prompts
+from .. import cache, datasets, prompts
 from ..datasets import FileList
+from .entries import EntryLike, architecture_config, is_clip, preprocess_config, resolve_entry, select_entries, weights_id
 from .heads import HEAD_CLASSNAMES, head_classnames
-from .models import EntryLike, architecture_config, is_clip, preprocess_config, weights_id
 
 #: Bump when the on-disk layout or the meaning of a stored array changes: old entries are then
 #: never read again (their keys differ).
@@ -104,3 +107,35 @@ def entry_key(config: RunConfig, entry: EntryLike, files: FileList) -> dict[str,
     """The full key of the cache entry of ``config``: the image key plus the head."""
     ikey = image_key(config, entry, files)
     return {**ikey, "image_key_sha": canonical_sha(ikey), "head": head_spec(entry, config.prompt_set)}
+
+
+def split_names(names: str | Any) -> list[str]:
+    """A comma-separated string or a list of names -> the non-empty names, in order."""
+    items = names.split(",") if isinstance(names, str) else list(names)
+    return [n.strip() for n in items if n and n.strip()]
+
+
+def configs_for(models: Any, dataset_names: Any, **params: Any) -> list[RunConfig]:
+    """One :class:`RunConfig` per (model, data set); ``models`` is a zoo selector or a list."""
+    names = split_names(dataset_names)
+    return [RunConfig(model=e.id, dataset=d, **params) for e in select_entries(models) for d in names]
+
+
+def locate(config: RunConfig, files: FileList | None = None) -> tuple[EntryLike, FileList, dict[str, Any], str, Path]:
+    """(entry, file list, key, key sha, entry folder) of ``config``; ``files`` an already resolved list."""
+    entry = resolve_entry(config.model)
+    if files is None or files.dataset != config.dataset:
+        files = datasets.resolve(config.dataset, config.data_root, check_count=config.check_count)
+    key = entry_key(config, entry, files)
+    sha = canonical_sha(key)
+    return entry, files, key, sha, cache.entry_path(key, sha)
+
+
+def entry_folder(config: RunConfig, files: FileList | None = None) -> Path:
+    """The cache folder ``runner.run_one`` fills for ``config`` (computed without loading the model)."""
+    return locate(config, files)[4]
+
+
+def is_done(config: RunConfig, files: FileList | None = None) -> bool:
+    """True when the entry of ``config`` is complete (what an executor skips before submitting)."""
+    return cache.is_complete(entry_folder(config, files))

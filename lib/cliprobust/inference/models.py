@@ -1,9 +1,10 @@
-"""One model loader, two small adapters (open_clip, timm), and the cheap model-side cache key.
+"""Model loading (torch): one loader, two small adapters (open_clip, timm), and the config resolvers.
 
 :func:`load_model` returns a :class:`LoadedModel` for a zoo entry: the network, its own
 preprocessing (PROTOCOLS.md item 6: per model, never one transform for all), and for CLIP a
-tokenizer. :func:`weights_id` and :func:`preprocess_config` are computed *without* building the
-network or touching weights, so the cache can decide "already done" without loading anything;
+tokenizer. :func:`open_clip_config` / :func:`timm_config` resolve a model's architecture and
+preprocessing from configs only (no weights, no network); :mod:`cliprobust.inference.entries`
+persists their result so the cache can decide "already done" without importing this module, and
 :func:`load_model` checks that the model it built really uses that preprocessing.
 
 Also registers the tiny open_clip architecture ``cliprobust-tiny`` (random-init pipeline tests).
@@ -16,7 +17,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable
 
 import open_clip
 import timm
@@ -24,16 +25,11 @@ import torch
 import torch.nn.functional as F
 from timm.data import create_transform, resolve_data_config
 
-# --------------------------------------------------------------------------- tiny open_clip config
+from .entries import (TINY_ARCH, TINY_CONFIG, AdHocEntry, EntryLike, UnknownModelError, architecture_config,  # noqa: F401
+                      is_clip, parse_model_id, preprocess_config, quick_gelu, resolve_entry, select_entries,
+                      timm_name, weights_id)
 
-TINY_ARCH = "cliprobust-tiny"
-#: A 2-layer ViT image tower (64 px, 16 px patches) and a 2-layer causal text tower (16 tokens) with the
-#: standard CLIP BPE vocabulary, joint embedding 32: builds in milliseconds, for engine tests.
-TINY_CONFIG: dict[str, Any] = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "head_width": 32, "patch_size": 16},
-    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
-}
+# --------------------------------------------------------------------------- tiny open_clip config
 
 
 def register_tiny_config() -> None:
@@ -54,126 +50,42 @@ def register_tiny_config() -> None:
 
 register_tiny_config()
 
-# --------------------------------------------------------------------------- entries
-
-
-class EntryLike(Protocol):
-    """What the loader needs of a ``cliprobust.zoo.ModelEntry``."""
-
-    id: str
-    source: str  # "open_clip" | "timm"
-    arch: str
-    pretrained: str | None  # None = random init
-
-
-@dataclass(frozen=True)
-class AdHocEntry:
-    """A model not in the zoo, parsed from its id (see :func:`parse_model_id`)."""
-
-    id: str
-    source: str
-    arch: str
-    pretrained: str | None
-    group: str = "ad-hoc"
-
-
-def parse_model_id(model_id: str) -> AdHocEntry:
-    """``open_clip:<arch>/<tag>`` or ``timm:<name.tag>``; a trailing ``/none`` means random init.
-
-    >>> parse_model_id("open_clip:ViT-B-32/none").pretrained is None
-    True
-    """
-    source, _, rest = model_id.partition(":")
-    if source == "open_clip" and "/" in rest:
-        arch, tag = rest.split("/", 1)
-        return AdHocEntry(model_id, source, arch, None if tag == "none" else tag)
-    if source == "timm" and rest:
-        name, _, tag = rest.partition("/")
-        if tag not in ("", "none"):
-            raise ValueError(f"timm id {model_id!r}: only '/none' (random init) may follow the name")
-        return AdHocEntry(model_id, source, name, None if tag == "none" else name.partition(".")[2] or "default")
-    raise ValueError(f"cannot parse model id {model_id!r}: expected 'open_clip:<arch>/<tag|none>' or "
-                     f"'timm:<name.tag>[/none]'")
-
-
-def resolve_entry(model: str | EntryLike) -> EntryLike:
-    """A zoo entry for ``model`` (an id or an entry): the zoo first, else :func:`parse_model_id`."""
-    if not isinstance(model, str):
-        return model
-    try:
-        from .. import zoo
-
-        return zoo.get(model)
-    except (ImportError, AttributeError, KeyError):  # no zoo (yet), or an id it does not list
-        return parse_model_id(model)
-
-
-def is_clip(entry: EntryLike) -> bool:
-    """True for open_clip image-text models (zero-shot heads, cached image features)."""
-    return entry.source == "open_clip"
-
-
-def _timm_name(entry: EntryLike) -> str:
-    if entry.pretrained not in (None, "default") and "." not in entry.arch:
-        return f"{entry.arch}.{entry.pretrained}"
-    return entry.arch
-
-
-def quick_gelu(entry: EntryLike) -> bool:
-    """open_clip: build with QuickGELU (weights trained with it; zoo ``ModelEntry.quick_gelu``)."""
-    return bool(getattr(entry, "quick_gelu", False))
-
-
-def weights_id(entry: EntryLike, seed: int = 0) -> str:
-    """Identity of the weights: source + architecture + tag (+ pinned file), or the init seed."""
-    act = "+quickgelu" if quick_gelu(entry) else ""
-    if entry.pretrained is None:
-        return f"{entry.source}:{entry.arch}{act}/random-init:seed={seed}"
-    if is_clip(entry):
-        cfg = open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}
-        origin = cfg.get("hf_hub") or cfg.get("url") or entry.pretrained
-        return f"open_clip:{entry.arch}{act}/{entry.pretrained}@{origin}"
-    return f"timm:{_timm_name(entry)}"
-
-
-def architecture_config(entry: EntryLike) -> dict[str, Any]:
-    """open_clip: the architecture's model config (a changed config is a different network, even
-    under the same name -- e.g. ``cliprobust-tiny``); timm: the name (timm defines it in code)."""
-    if not is_clip(entry):
-        return {"timm_model": _timm_name(entry)}
-    cfg = open_clip.get_model_config(entry.arch)
-    if cfg is None:
-        raise KeyError(f"open_clip has no architecture {entry.arch!r} (entry {entry.id})")
-    return {**_jsonable(cfg), "quick_gelu": quick_gelu(entry) or bool(cfg.get("quick_gelu", False))}
+# --------------------------------------------------------------------------- config resolvers
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(d, sort_keys=True, default=list))
 
 
-def preprocess_config(entry: EntryLike) -> dict[str, Any]:
-    """The model's own evaluation preprocessing, resolved from configs only (no weights, no network).
+def open_clip_config(entry: EntryLike) -> dict[str, Any]:
+    """Architecture config, preprocessing and weights origin of an open_clip entry, from configs only.
 
-    timm: ``resolve_data_config(pretrained_cfg)`` (input_size, interpolation, mean, std, crop_pct,
-    crop_mode). open_clip: its ``PreprocessCfg`` defaults, overlaid with the pretrained tag's
+    Preprocessing: open_clip's ``PreprocessCfg`` defaults, overlaid with the pretrained tag's
     config, size = the vision tower's image size -- the merge ``create_model`` performs.
     """
-    if is_clip(entry):
-        model_cfg = open_clip.get_model_config(entry.arch)
-        if model_cfg is None:
-            raise KeyError(f"open_clip has no architecture {entry.arch!r} (entry {entry.id})")
-        cfg = asdict(open_clip.transform.PreprocessCfg())
-        if entry.pretrained:
-            tag_cfg = open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}
-            cfg = open_clip.transform.merge_preprocess_dict(cfg, tag_cfg)
-        size = model_cfg["vision_cfg"].get("image_size", cfg["size"])
-        cfg["size"] = list(size) if isinstance(size, (list, tuple)) else [size, size]
-        return {"library": "open_clip", **_jsonable(cfg)}
-    pretrained_cfg = timm.models.get_pretrained_cfg(_timm_name(entry))
+    model_cfg = open_clip.get_model_config(entry.arch)
+    if model_cfg is None:
+        raise UnknownModelError(f"open_clip has no architecture {entry.arch!r} (model {entry.id})")
+    cfg = asdict(open_clip.transform.PreprocessCfg())
+    tag_cfg = (open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}) if entry.pretrained else {}
+    if entry.pretrained:
+        cfg = open_clip.transform.merge_preprocess_dict(cfg, tag_cfg)
+    size = model_cfg["vision_cfg"].get("image_size", cfg["size"])
+    cfg["size"] = list(size) if isinstance(size, (list, tuple)) else [size, size]
+    arch = {**_jsonable(model_cfg), "quick_gelu": quick_gelu(entry) or bool(model_cfg.get("quick_gelu", False))}
+    origin = (tag_cfg.get("hf_hub") or tag_cfg.get("url") or entry.pretrained) if entry.pretrained else None
+    return {"architecture": arch, "preprocess": {"library": "open_clip", **_jsonable(cfg)}, "origin": origin}
+
+
+def timm_config(entry: EntryLike) -> dict[str, Any]:
+    """Name and preprocessing of a timm entry: ``resolve_data_config(pretrained_cfg)`` (input_size,
+    interpolation, mean, std, crop_pct, crop_mode), from the registry only."""
+    pretrained_cfg = timm.models.get_pretrained_cfg(timm_name(entry))
     if pretrained_cfg is None:
-        raise KeyError(f"timm has no pretrained config for {_timm_name(entry)!r} (entry {entry.id})")
+        raise UnknownModelError(f"timm has no model {timm_name(entry)!r} (model {entry.id})")
     data_cfg = resolve_data_config({}, pretrained_cfg=pretrained_cfg.to_dict())
-    return {"library": "timm", **_jsonable(data_cfg)}
+    return {"architecture": {"timm_model": timm_name(entry)}, "preprocess": {"library": "timm", **_jsonable(data_cfg)},
+            "origin": None}
 
 
 # --------------------------------------------------------------------------- loading
@@ -283,7 +195,7 @@ def _load_open_clip(entry: EntryLike, device: torch.device) -> LoadedModel:
 
 
 def _load_timm(entry: EntryLike, device: torch.device) -> LoadedModel:
-    model = timm.create_model(_timm_name(entry), pretrained=entry.pretrained is not None)
+    model = timm.create_model(timm_name(entry), pretrained=entry.pretrained is not None)
     data_cfg = resolve_data_config({}, model=model)
     cfg = preprocess_config(entry)
     if {"library": "timm", **_jsonable(data_cfg)} != cfg:
@@ -301,38 +213,3 @@ def load_model(entry: str | EntryLike, device: str | torch.device = "cpu", seed:
     if entry.source == "timm":
         return _load_timm(entry, device)
     raise ValueError(f"{entry.id}: unknown source {entry.source!r} (expected 'open_clip' or 'timm')")
-
-
-def select_entries(selector: str | Iterable[str | EntryLike]) -> list[EntryLike]:
-    """Entries for a zoo selector (comma-separated: collections, patterns, ids) or a list of ids.
-
-    Each token goes to ``zoo.select``; a token the zoo does not know that parses as a model id
-    (``open_clip:...``, ``timm:...``) is taken as an ad-hoc entry. Order kept, duplicates dropped.
-    """
-    tokens = [t.strip() for t in selector.split(",")] if isinstance(selector, str) else list(selector)
-    out: dict[str, EntryLike] = {}
-    for token in tokens:
-        if not token:
-            continue
-        for e in _select_token(token):
-            out.setdefault(e.id, e)
-    return list(out.values())
-
-
-def _select_token(token: str | EntryLike) -> list[EntryLike]:
-    if not isinstance(token, str):
-        return [token]
-    try:
-        from .. import zoo
-
-        found = list(zoo.select(token))
-    except (ImportError, AttributeError, KeyError, ValueError) as exc:
-        if ":" in token:
-            return [resolve_entry(token)]
-        raise KeyError(f"unknown model selector {token!r} ({exc}); use a zoo collection, pattern or "
-                       f"model id (open_clip:<arch>/<tag>, timm:<name.tag>)") from exc
-    if not found and ":" in token:
-        return [resolve_entry(token)]
-    if not found:
-        raise KeyError(f"model selector {token!r} matches no zoo model")
-    return [resolve_entry(e) if isinstance(e, str) else e for e in found]

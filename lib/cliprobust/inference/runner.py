@@ -30,14 +30,13 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from .. import cache, datasets
 from ..datasets import FileList
 from . import decoded, images
-from .config import RunConfig, canonical_sha, entry_key, head_name
-from .heads import cached_head, head_classnames, head_key, text_head
+from .config import RunConfig, configs_for, entry_folder, head_name, is_done, locate  # noqa: F401
+from .heads import cached_head, derive_scores, head_classnames, head_key, text_head
 from .models import EntryLike, LoadedModel, is_clip, load_model, resolve_entry
 
 ModelLoader = Callable[[], LoadedModel]
@@ -54,15 +53,12 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def cosine_scores(features: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
-    """CLIP cosine similarities ``normalize(f) @ W`` of float16-rounded features (float32 math)."""
-    return F.normalize(features.to(torch.float16).float(), dim=-1) @ head
-
-
-def encode_batch(loaded: LoadedModel, x: torch.Tensor, head: torch.Tensor | None, precision: str,
-                 split: images.SplitTransform | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """One forward pass: (features, scores) as float16 on CPU; scores = cosines or logits.
-    With ``split``, ``x`` is uint8 and is normalized on the device (:func:`images.split_transform`)."""
+def encode_batch(loaded: LoadedModel, x: torch.Tensor, head: np.ndarray | None, precision: str,
+                 split: images.SplitTransform | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One forward pass: (features, scores) as float16 numpy; scores = CLIP cosines of the float16
+    features against ``head`` (:func:`heads.derive_scores`, the same numbers a later derivation from
+    the cache gives) or the classifier's logits. With ``split``, ``x`` is uint8 and is normalized on
+    the device (:func:`images.split_transform`)."""
     if loaded.device.type == "cuda":  # matches the model's channels_last layout (models.place)
         x = x.to(loaded.device, non_blocking=True, memory_format=torch.channels_last)
     else:
@@ -72,8 +68,10 @@ def encode_batch(loaded: LoadedModel, x: torch.Tensor, head: torch.Tensor | None
     amp = torch.autocast(loaded.device.type, dtype=torch.bfloat16) if precision == "amp" else nullcontext()
     with torch.no_grad(), amp:
         feats, logits = loaded.encode_images(x)
-    scores = cosine_scores(feats.float(), head) if head is not None else logits.float()
-    return feats.float().cpu().to(torch.float16), scores.cpu().to(torch.float16)
+    feats16 = feats.float().cpu().to(torch.float16).numpy()
+    if head is not None:
+        return feats16, derive_scores(feats16, head)
+    return feats16, logits.float().cpu().to(torch.float16).numpy()
 
 
 def plan_chunks(n: int, chunk_size: int, batch_size: int, done: set[int]) -> list[tuple[int, list[list[int]]]]:
@@ -88,12 +86,12 @@ def plan_chunks(n: int, chunk_size: int, batch_size: int, done: set[int]) -> lis
     return plan
 
 
-def _encode(loaded: LoadedModel, batch: images.Batch, head: torch.Tensor | None, precision: str,
+def _encode(loaded: LoadedModel, batch: images.Batch, head: np.ndarray | None, precision: str,
             split: images.SplitTransform | None) -> dict[str, Any]:
     out: dict[str, Any] = {"index": batch.index.numpy(), "failed": list(batch.failed)}
     if batch.images is not None:
         feats, scores = encode_batch(loaded, batch.images, head, precision, split)
-        out.update(features=feats.numpy(), scores=scores.numpy())
+        out.update(features=feats, scores=scores)
     return out
 
 
@@ -131,7 +129,7 @@ def _refuse_resumed_failures(files: FileList, path: Path, done: set[int]) -> Non
         raise _strict_error(files, failed)
 
 
-def _forward_chunks(config: RunConfig, loaded: LoadedModel, head: torch.Tensor | None, files: FileList,
+def _forward_chunks(config: RunConfig, loaded: LoadedModel, head: np.ndarray | None, files: FileList,
                     plan: list[tuple[int, list[list[int]]]], path: Path) -> int:
     """Run the planned chunks, saving each as soon as its last batch is done; returns images seen."""
     batches = [b for _, bs in plan for b in bs]
@@ -197,11 +195,10 @@ def _model_info(loaded: LoadedModel) -> dict[str, Any]:
             "preprocess": loaded.preprocess_config, "device": f"{loaded.device.type}: {device}"}
 
 
-def _head_tensor(loaded: LoadedModel, config: RunConfig) -> torch.Tensor | None:
+def _head_weights(loaded: LoadedModel, config: RunConfig) -> np.ndarray | None:
     if not loaded.is_clip:
         return None
-    weights = text_head(loaded, head_classnames(), config.prompt_set, config.seed)
-    return torch.from_numpy(weights).to(loaded.device)
+    return text_head(loaded, head_classnames(), config.prompt_set, config.seed)
 
 
 def _compute(config: RunConfig, entry: EntryLike, files: FileList, key: dict[str, Any], sha: str,
@@ -211,7 +208,7 @@ def _compute(config: RunConfig, entry: EntryLike, files: FileList, key: dict[str
     plan = plan_chunks(len(files), layout["chunk_size"], layout["batch_size"], done)
     started, t0 = _now(), time.perf_counter()
     loaded = loader()
-    head = _head_tensor(loaded, config)
+    head = _head_weights(loaded, config)
     files = datasets.materialize(files)
     t1 = time.perf_counter()
     seen = _forward_chunks(config, loaded, head, files, plan, path)
@@ -234,14 +231,6 @@ def _feature_source(key: dict[str, Any]) -> dict[str, Any] | None:
     return hits[0] if hits else None
 
 
-def derive_scores(features: np.ndarray, head: np.ndarray, block: int = 8192) -> np.ndarray:
-    """float16 cosine scores of cached float16 features against a (D, C) head, in row blocks."""
-    w = torch.from_numpy(np.asarray(head, dtype=np.float32))
-    out = [cosine_scores(torch.from_numpy(np.array(features[i:i + block])), w).to(torch.float16).numpy()
-           for i in range(0, len(features), block)]
-    return np.concatenate(out) if out else np.zeros((0, w.shape[1]), dtype=np.float16)
-
-
 def _derive(config: RunConfig, entry: EntryLike, key: dict[str, Any], sha: str, path: Path,
             source: dict[str, Any], loader: ModelLoader) -> None:
     """New prompt set, same images: scores = cached features x new head; no image pass."""
@@ -259,32 +248,13 @@ def _derive(config: RunConfig, entry: EntryLike, key: dict[str, Any], sha: str, 
     cache.write_final(path, arrays, src.file_ids, meta, excluded=source["excluded"])
 
 
-def _locate(config: RunConfig, files: FileList | None) -> tuple[EntryLike, FileList, dict[str, Any], str, Path]:
-    entry = resolve_entry(config.model)
-    if files is None or files.dataset != config.dataset:
-        files = datasets.resolve(config.dataset, config.data_root, check_count=config.check_count)
-    key = entry_key(config, entry, files)
-    sha = canonical_sha(key)
-    return entry, files, key, sha, cache.entry_path(key, sha)
-
-
-def entry_folder(config: RunConfig, files: FileList | None = None) -> Path:
-    """The cache folder :func:`run_one` fills for ``config`` (computed without loading the model)."""
-    return _locate(config, files)[4]
-
-
-def is_done(config: RunConfig, files: FileList | None = None) -> bool:
-    """True when the entry of ``config`` is complete (what an executor skips before submitting)."""
-    return cache.is_complete(entry_folder(config, files))
-
-
 def run_one(config: RunConfig, model_loader: ModelLoader | None = None, files: FileList | None = None) -> Path:
     """Make the cache entry of ``config`` complete and return its folder (see module docstring).
 
     ``model_loader`` lets a caller share one loaded model across data sets (by default the model
     is loaded only if work remains); ``files`` an already resolved file list of ``config.dataset``.
     """
-    entry, files, key, sha, path = _locate(config, files)
+    entry, files, key, sha, path = locate(config, files)
     if cache.is_complete(path):
         return path
     loader = model_loader or (lambda: load_model(entry, resolve_device(config.device), config.seed))
@@ -318,14 +288,6 @@ def _memo(entry: EntryLike, config: RunConfig) -> ModelLoader:
         return box[0]
 
     return get
-
-
-def configs_for(models: Any, dataset_names: Any, **params: Any) -> list[RunConfig]:
-    """One :class:`RunConfig` per (model, data set); ``models`` is a zoo selector or a list."""
-    from .models import select_entries
-
-    names = [d.strip() for d in dataset_names.split(",")] if isinstance(dataset_names, str) else list(dataset_names)
-    return [RunConfig(model=e.id, dataset=d, **params) for e in select_entries(models) for d in names if d]
 
 
 def evaluate(configs: list[RunConfig], keep_going: bool = True) -> list[Path]:

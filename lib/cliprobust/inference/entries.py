@@ -1,0 +1,277 @@
+"""Model ids -> entries, and the model side of the cache key, without importing torch.
+
+:func:`resolve_entry` / :func:`select_entries` turn ids and zoo selectors into entries;
+:func:`check_models` resolves every id of a run before any job starts (an unknown id names the
+closest zoo / timm / open_clip names). :func:`weights_id`, :func:`architecture_config` and
+:func:`preprocess_config` give what a cache key needs to know about a model. The last two come
+from open_clip / timm configs; resolving them imports those libraries (and torch, ~5 s), so the
+result is persisted under ``<cache>/model-configs/`` keyed by the library versions and the
+entry (:func:`resolved_config`): a reader, ``cache ls`` or a warm ``evaluate`` read the stored
+JSON instead. A new open_clip / timm release changes the versions, hence the store, hence the keys
+of every model whose config changed; ``inference.models.load_model`` also checks that the model it
+builds uses exactly the stored preprocessing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+from .. import cache, paths
+
+# --------------------------------------------------------------------------- tiny open_clip config
+
+TINY_ARCH = "cliprobust-tiny"
+#: A 2-layer ViT image tower (64 px, 16 px patches) and a 2-layer causal text tower (16 tokens) with the
+#: standard CLIP BPE vocabulary, joint embedding 32: builds in milliseconds, for engine tests.
+TINY_CONFIG: dict[str, Any] = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "head_width": 32, "patch_size": 16},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
+
+# --------------------------------------------------------------------------- entries
+
+
+class EntryLike(Protocol):
+    """What the engine needs of a ``cliprobust.zoo.ModelEntry``."""
+
+    id: str
+    source: str  # "open_clip" | "timm"
+    arch: str
+    pretrained: str | None  # None = random init
+
+
+@dataclass(frozen=True)
+class AdHocEntry:
+    """A model not in the zoo, parsed from its id (see :func:`parse_model_id`)."""
+
+    id: str
+    source: str
+    arch: str
+    pretrained: str | None
+    group: str = "ad-hoc"
+
+
+class UnknownModelError(KeyError):
+    """A model id or selector that names no zoo model and no open_clip / timm model."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def parse_model_id(model_id: str) -> AdHocEntry:
+    """``open_clip:<arch>/<tag>`` or ``timm:<name.tag>``; a trailing ``/none`` means random init.
+
+    >>> parse_model_id("open_clip:ViT-B-32/none").pretrained is None
+    True
+    """
+    source, _, rest = model_id.partition(":")
+    if source == "open_clip" and "/" in rest:
+        arch, tag = rest.split("/", 1)
+        return AdHocEntry(model_id, source, arch, None if tag == "none" else tag)
+    if source == "timm" and rest:
+        name, _, tag = rest.partition("/")
+        if tag not in ("", "none"):
+            raise ValueError(f"timm id {model_id!r}: only '/none' (random init) may follow the name")
+        return AdHocEntry(model_id, source, name, None if tag == "none" else name.partition(".")[2] or "default")
+    raise ValueError(f"cannot parse model id {model_id!r}: expected 'open_clip:<arch>/<tag|none>' or "
+                     f"'timm:<name.tag>[/none]'")
+
+
+def resolve_entry(model: str | EntryLike) -> EntryLike:
+    """A zoo entry for ``model`` (an id or an entry): the zoo first, else :func:`parse_model_id`."""
+    if not isinstance(model, str):
+        return model
+    from .. import zoo
+
+    try:
+        return zoo.get(model)
+    except KeyError:  # not a zoo id: an ad-hoc open_clip / timm id
+        return parse_model_id(model)
+
+
+def is_clip(entry: EntryLike) -> bool:
+    """True for open_clip image-text models (zero-shot heads, cached image features)."""
+    return entry.source == "open_clip"
+
+
+def timm_name(entry: EntryLike) -> str:
+    """The name ``timm.create_model`` takes (``arch.tag``)."""
+    if entry.pretrained not in (None, "default") and "." not in entry.arch:
+        return f"{entry.arch}.{entry.pretrained}"
+    return entry.arch
+
+
+def quick_gelu(entry: EntryLike) -> bool:
+    """open_clip: build with QuickGELU (weights trained with it; zoo ``ModelEntry.quick_gelu``)."""
+    return bool(getattr(entry, "quick_gelu", False))
+
+
+def select_entries(selector: str | Iterable[str | EntryLike]) -> list[EntryLike]:
+    """Entries for a zoo selector (comma-separated: collections, patterns, ids) or a list of ids.
+
+    Each token goes to ``zoo.select``; a token the zoo does not know that parses as a model id
+    (``open_clip:...``, ``timm:...``) is taken as an ad-hoc entry. Order kept, duplicates dropped.
+    """
+    tokens = [t.strip() for t in selector.split(",")] if isinstance(selector, str) else list(selector)
+    out: dict[str, EntryLike] = {}
+    for token in tokens:
+        if not token:
+            continue
+        for e in _select_token(token):
+            out.setdefault(e.id, e)
+    return list(out.values())
+
+
+def _select_token(token: str | EntryLike) -> list[EntryLike]:
+    if not isinstance(token, str):
+        return [token]
+    from .. import zoo
+
+    try:
+        found = list(zoo.select(token))
+    except (KeyError, ValueError) as exc:  # the zoo's "no such id / glob / collection"
+        if ":" in token and not set("*?[") & set(token):
+            return [parse_model_id(token)]
+        raise UnknownModelError(f"unknown model selector {token!r} ({str(exc).strip(chr(34) + chr(39))}); "
+                                f"use a zoo collection, pattern or model id (open_clip:<arch>/<tag>, "
+                                f"timm:<name.tag>)") from exc
+    return [resolve_entry(e) if isinstance(e, str) else e for e in found]
+
+
+# --------------------------------------------------------------------------- resolved configs (persisted)
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, sort_keys=True, default=list))
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    """Installed open_clip and timm versions, read from package metadata (no import)."""
+    return {"open_clip": metadata.version("open_clip_torch"), "timm": metadata.version("timm")}
+
+
+def _identity(entry: EntryLike) -> dict[str, Any]:
+    ident = {"id": entry.id, "source": entry.source, "arch": entry.arch, "pretrained": entry.pretrained,
+             "quick_gelu": quick_gelu(entry), "versions": library_versions()}
+    if is_clip(entry) and entry.arch == TINY_ARCH:
+        ident["tiny_config"] = TINY_CONFIG  # defined here, not by a library release
+    return ident
+
+
+def config_path(entry: EntryLike) -> Path:
+    """Where the resolved config of ``entry`` is persisted (see module docstring)."""
+    ident = _identity(entry)
+    sha = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    tag = "_".join(f"{k}-{v}" for k, v in sorted(ident["versions"].items()))
+    return paths.cache_dir() / "model-configs" / tag / f"{cache.slug(entry.id)}.{sha}.json"
+
+
+def _compute_config(entry: EntryLike) -> dict[str, Any]:
+    """Ask open_clip / timm (imports them): architecture, preprocessing, weights origin."""
+    if is_clip(entry):
+        from . import models  # registers the tiny config with open_clip
+
+        return models.open_clip_config(entry)
+    from . import models
+
+    return models.timm_config(entry)
+
+
+def _store(path: Path, cfg: dict[str, Any]) -> None:
+    """Atomic write; a read-only cache folder only loses the speed-up."""
+    try:
+        cache.write_json(path, cfg)
+    except OSError:
+        pass
+
+
+_MEMO: dict[Path, dict[str, Any]] = {}
+
+
+def resolved_config(entry: EntryLike) -> dict[str, Any]:
+    """``{"architecture", "preprocess", "origin"}`` of ``entry``: from the persisted store, else
+    computed through open_clip / timm and stored. Raises :class:`UnknownModelError` when the
+    library does not know the architecture."""
+    path = config_path(entry)
+    if path in _MEMO:
+        return _MEMO[path]
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cfg = json.load(fh)
+    except (FileNotFoundError, json.JSONDecodeError):  # not stored yet (or a torn copy): recompute
+        cfg = _compute_config(entry)
+        _store(path, cfg)
+    _MEMO[path] = cfg
+    return cfg
+
+
+def weights_id(entry: EntryLike, seed: int = 0) -> str:
+    """Identity of the weights: source + architecture + tag (+ pinned file), or the init seed."""
+    act = "+quickgelu" if quick_gelu(entry) else ""
+    if entry.pretrained is None:
+        return f"{entry.source}:{entry.arch}{act}/random-init:seed={seed}"
+    if is_clip(entry):
+        return f"open_clip:{entry.arch}{act}/{entry.pretrained}@{resolved_config(entry)['origin']}"
+    return f"timm:{timm_name(entry)}"
+
+
+def architecture_config(entry: EntryLike) -> dict[str, Any]:
+    """open_clip: the architecture's model config (a changed config is a different network, even
+    under the same name -- e.g. ``cliprobust-tiny``); timm: the name (timm defines it in code)."""
+    return resolved_config(entry)["architecture"]
+
+
+def preprocess_config(entry: EntryLike) -> dict[str, Any]:
+    """The model's own evaluation preprocessing, resolved from configs only (no weights, no network);
+    see ``inference.models.open_clip_config`` / ``timm_config`` for how."""
+    return resolved_config(entry)["preprocess"]
+
+
+# --------------------------------------------------------------------------- checking ids up front
+
+
+def _library_names(source: str) -> list[str]:
+    """Every model name open_clip or timm knows (imports the library: only on the error path)."""
+    if source == "timm":
+        import timm
+
+        return [f"timm:{n}" for n in timm.list_pretrained()] + [f"timm:{n}" for n in timm.list_models()]
+    import open_clip
+
+    return [f"open_clip:{a}/{t}" for a, t in open_clip.list_pretrained()]
+
+
+def suggestions(model_id: str, n: int = 5) -> list[str]:
+    """The closest zoo ids and open_clip / timm names to a mistyped ``model_id`` (difflib)."""
+    from .. import zoo
+
+    pool = list(zoo.list_models())
+    source = model_id.partition(":")[0]
+    if source in ("timm", "open_clip"):
+        pool += _library_names(source)
+    return difflib.get_close_matches(model_id, list(dict.fromkeys(pool)), n=n, cutoff=0.6)
+
+
+def check_models(selector: str | Iterable[str | EntryLike]) -> list[EntryLike]:
+    """Resolve every model of ``selector`` and the configs its cache keys need, before any job runs.
+
+    Builds no model (configs only, persisted after the first time). Raises
+    :class:`UnknownModelError` naming the closest zoo / timm / open_clip names.
+    """
+    entries = select_entries(selector)
+    for e in entries:
+        try:
+            resolved_config(e)
+        except UnknownModelError as exc:
+            close = suggestions(e.id)
+            raise UnknownModelError(f"{exc}; closest known names: {', '.join(close) or 'none'}") from None
+    return entries
