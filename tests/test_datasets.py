@@ -164,7 +164,7 @@ def test_restrict_to_subset_matches_hand_made_mapping():
     with pytest.raises(ValueError, match="not among"):
         datasets.restrict_to_subset(logits, np.zeros(50, dtype=int), "imagenet-r")  # tench is not an R class
     a_idx = datasets.subset_indices("imagenet-a")
-    assert len(a_idx) == 200 and a_idx.min() == 6 and a_idx.max() == 988  # README-tables facts
+    assert len(a_idx) == 200 and a_idx.min() == 6 and a_idx.max() == 988  # docs/tables.md (label maps)
 
 
 def test_fingerprint_tracks_file_changes(tmp_path):
