@@ -2,70 +2,131 @@
 
 Inputs, all real:
 
-- ImageNet-X published per-factor accuracies of the ``imagenet_testbed`` group (335 models,
-  incl. zero-shot CLIP ViT-B/32 and RN50; :func:`published_factor_table`);
-- the ImageNet-val top-1 decisions of CLIP ViT-B/16 from the kayburns model-vs-human fork, re-aggregated
-  with the ImageNet-X package annotations into a third CLIP row (:func:`mvh_clip_factor_table`);
-- the 4 ImageNet-X base-model prediction files, re-aggregated as a consistency check against the
-  published ``base`` table (:func:`base_consistency`);
-- per-sample caches on ImageNet val (``imagenet``) when present (:func:`cached_factor_table`).
+- ImageNet-X published per-factor accuracies of the ``imagenet_testbed`` group (335 models, incl.
+  zero-shot CLIP ViT-B/32 and RN50) and of the ``modelvshuman`` group (54 models, incl. a second,
+  independent evaluation of the same OpenAI ViT-B/32 and RN50 weights; ids ``imagenetx-mvh:<name>``);
+- the ImageNet-val top-1 decisions of CLIP ViT-B/16 from the kayburns model-vs-human fork,
+  re-aggregated with the ImageNet-X annotations into a third CLIP row (``mvh:clip``), the one CLIP
+  model with per-image decisions;
+- the 4 ImageNet-X base-model prediction files, re-aggregated as a consistency check;
+- per-sample caches on ImageNet val (``imagenet``) when present (C2).
 
-Factor-level effective robustness (ER) is :func:`cliprobust.metrics.factors.factor_er_table`: per
-factor, a logit-space line of factor accuracy on overall accuracy over :data:`BASELINE` models;
-CIs resample the baseline models (uncertainty of the line). ``acc_se`` adds the binomial standard
-error of a model's own factor accuracy (images per factor), a conservative, unpaired bound on
-image-sampling noise that the published tables do not let us resample.
+Factor-level effective robustness (ER): per factor, a logit-space line of factor accuracy on overall
+accuracy over baseline models; ER = factor accuracy − line (:mod:`cliprobust.metrics.factors`).
+
+C1 (Tu et al. §4.1: "more robust than ImageNet models on 6 of the 10 factors, less robust on some,
+e.g. pose") is judged per CLIP row by :func:`c1_factor_tests`. Each factor's interval covers two
+sources of error: the baseline models (resampled with replacement, line refit) and the images (the
+CLIP row's factor and overall accuracy redrawn: a paired bootstrap over images where per-image
+decisions exist, binomial draws from the published accuracy and the factor's image count
+otherwise). Ten factors are ten tests: p-values (two-sided, from the bootstrap distribution) are
+Holm-corrected within each CLIP row. The paper names *pose* as a factor where CLIP is less robust;
+its extended version (Tu et al. 2024, arXiv 2410.01534) also names partial view. Protocol
+choices and tables: ``docs/protocols.md``, ``docs/tables.md``; the claim: ``docs/claims.md``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
+from scipy import special
 
-from .. import cache, published, zoo
+from .. import outputs, published, zoo
 from ..metrics import factors as F
-from ..metrics import robustness as R
+from ..metrics import stats
+from ._base import (NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, CachePlan, Claim, Run, Variant,  # noqa: F401
+                    guard_run, judge, not_testable, plan_for, status_counts)
 
 #: The 10 factors of Tu et al. §4.1 (:data:`cliprobust.metrics.factors.PAPER_FACTORS`).
 PAPER_FACTORS: tuple[str, ...] = F.PAPER_FACTORS
-#: ImageNet-X result group holding the two zero-shot CLIP rows and the imagenet-testbed models.
+#: ImageNet-X result groups: the testbed group (both zero-shot CLIP rows, all testbed models) and
+#: the model-vs-human group (a second evaluation of the same CLIP weights).
 IMAGENETX_GROUP = "imagenet_testbed"
-#: Zero-shot CLIP rows with published ImageNet-X factor accuracies (OpenAI weights) -> display label.
-CLIP_MODELS: dict[str, str] = {
-    "imagenetx:vit_b_32_clip_zeroshot": "CLIP ViT-B/32",
-    "imagenetx:resnet50_clip_zeroshot": "CLIP RN50",
-}
-#: Extra CLIP row re-aggregated from per-image decisions (kayburns fork: OpenAI ViT-B/16).
+MVH_GROUP = "modelvshuman"
+#: Id prefix of the modelvshuman-group rows (their names overlap with testbed names).
+MVH_PREFIX = "imagenetx-mvh:"
+#: ViT-B/16 row re-aggregated from per-image decisions (kayburns fork: OpenAI ViT-B/16).
 MVH_CLIP = "mvh:clip"
-MVH_CLIP_LABEL = "CLIP ViT-B/16 (mvh decisions)"
-#: Baseline of the factor-level ER lines: imagenet-testbed STANDARD models (Taori et al. 2020), named
-#: by :func:`cliprobust.published.testbed_baseline_models`; the paper used its own ImageNet models.
-BASELINE = "testbed STANDARD (published.testbed_baseline_models)"
-#: z of a two-sided 95 % normal interval, for the conservative accuracy-noise check.
-Z95 = 1.959963984540054
 
-#: C1 rule (Tu et al. §4.1: "more robust on 6 of 10 factors … less robust on some, e.g. pose"):
-#: a CLIP model passes when its factor ER has ci_low > 0 on ≥ C1_MIN_POSITIVE of the 10 paper factors
-#: AND ci_high < 0 on at least one factor; C1 is reproduced when every model of CLIP_MODELS passes.
+
+@dataclass(frozen=True)
+class ClipRow:
+    """One published evaluation of a zero-shot CLIP model on ImageNet-X."""
+
+    key: str
+    model: str
+    label: str
+    evaluation: str
+
+
+#: Every zero-shot CLIP row, by the key the ``clip_model`` option takes.
+CLIP_ROWS: dict[str, ClipRow] = {r.key: r for r in (
+    ClipRow("vit-b-32", "imagenetx:vit_b_32_clip_zeroshot", "CLIP ViT-B/32", "imagenet-testbed"),
+    ClipRow("rn50", "imagenetx:resnet50_clip_zeroshot", "CLIP RN50", "imagenet-testbed"),
+    ClipRow("vit-b-16", MVH_CLIP, "CLIP ViT-B/16", "model-vs-human per-image decisions"),
+    ClipRow("vit-b-32-mvh", MVH_PREFIX + "clip", "CLIP ViT-B/32 (mvh eval)", "model-vs-human"),
+    ClipRow("rn50-mvh", MVH_PREFIX + "clipRN50", "CLIP RN50 (mvh eval)", "model-vs-human"),
+)}
+#: The two published evaluations of the same OpenAI weights (testbed row, model-vs-human row).
+SAME_WEIGHTS: tuple[tuple[str, str], ...] = (("vit-b-32", "vit-b-32-mvh"), ("rn50", "rn50-mvh"))
+#: Transition alias: the two testbed CLIP rows by id -> label.
+CLIP_MODELS: dict[str, str] = {CLIP_ROWS[k].model: CLIP_ROWS[k].label for k in ("vit-b-32", "rn50")}
+
+#: Baseline sets of the factor lines, by the key the ``baseline`` option takes: imagenet-testbed
+#: model types (Taori et al. 2020; the ablation rows of :data:`published.TESTBED_EXCLUDE` dropped as
+#: in the testbed's line fit), or the ImageNet models of ImageNet-X's modelvshuman group.
+#: Tu et al. used their own 127 ImageNet models, which are not published; STANDARD is the
+#: testbed's own line (docs/protocols.md, effective robustness).
+BASELINES: dict[str, str] = {
+    "testbed-standard": "STANDARD", "testbed-more-data": "MORE_DATA", "testbed-robust-intv": "ROBUST_INTV",
+    "testbed-lp-adv": "LP_ADV", "testbed-low-accuracy-cnn": "LOW_ACCURACY_CNN",
+    "imagenetx-modelvshuman": MVH_GROUP,
+}
+#: modelvshuman-group rows left out of that baseline: near-chance rows (average < 1 %, broken
+#: evaluations) and ResNet-50s trained on CLIP's labels (CLIP-distilled, not ImageNet-only).
+MVH_BASELINE_MIN_ACC = 0.01
+MVH_BASELINE_EXCLUDE: tuple[str, ...] = ("resnet50_clip_hard_labels", "resnet50_clip_soft_labels")
+
+#: Headline protocol of C1 (notebook parameters of the same names).
+DEFAULT_BASELINE = "testbed-standard"
+DEFAULT_CLIP_MODEL = "vit-b-32"
+#: Image-sampling error in the intervals (True), or baseline-model resampling only (False, the
+#: protocol before the multiverse).
+DEFAULT_IMAGE_NOISE = True
+#: Multiple-comparison correction over the 10 factor tests of one CLIP row: ``holm`` (Holm 1979,
+#: family-wise error at :data:`ALPHA`) or ``none``.
+DEFAULT_CORRECTION = "holm"
+#: Minimum |ER| (accuracy units) for a factor to count; 0 = any significant effect. The paper states
+#: none; the 0.01 variant asks for at least one point of accuracy.
+DEFAULT_MIN_EFFECT = 0.0
+ALPHA = 0.05
+
+#: C1 rule (Tu et al. §4.1): a CLIP row passes when its factor ER is significantly > 0 (and
+#: ≥ min effect) on ≥ C1_MIN_POSITIVE of the 10 factors AND significantly < 0 on the factor the paper
+#: names (pose).
 C1_MIN_POSITIVE = 6
 C1_NAMED_NEGATIVE = "pose"
+#: Factors the paper or its extended version name as CLIP's weak ones (reported against our signs).
+PAPER_NAMED_NEGATIVE: tuple[str, ...] = ("pose", "partial_view")
 #: C2 (Tu et al. §4.1): LAION-trained CLIP has higher factor ER than WIT-trained on these factors …
 C2_LAION_HIGHER: tuple[str, ...] = ("shape",)
 #: … and lower on these.
 C2_WIT_HIGHER: tuple[str, ...] = ("background", "pose")
-#: Zoo collection and data set whose per-sample caches feed the cache-driven part.
-CACHE_MODELS = "clip-zeroshot"
-CACHE_DATASET = "imagenet"
+#: Cache-driven part (C2): zero-shot CLIP on ImageNet val; smoke models in the smoke profile.
+PAPER_PLAN = CachePlan(models="clip-zeroshot", id_set="imagenet")
+SMOKE_PLAN = CachePlan(models="smoke", id_set="imagenet")
+#: Transition names of the plan's parts.
+CACHE_MODELS, CACHE_DATASET = PAPER_PLAN.models, PAPER_PLAN.id_set
 
-#: One shade of the CLIP colour per CLIP row in the figures.
-_CLIP_SHADES: dict[str, str] = {"imagenetx:vit_b_32_clip_zeroshot": "#d62728",
-                                "imagenetx:resnet50_clip_zeroshot": "#8c1515", MVH_CLIP: "#f28e8e"}
-
-from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401
+#: Testbed groups drawn in the per-factor scatter, in legend order (the rest: ``other``).
+SCATTER_GROUPS: tuple[str, ...] = ("STANDARD", "MORE_DATA", "ROBUST_INTV", "LP_ADV", "LOW_ACCURACY_CNN")
 
 
 # --------------------------------------------------------------------------- published tables
@@ -79,29 +140,64 @@ def published_factor_table(group: str = IMAGENETX_GROUP) -> pd.DataFrame:
     return wide.join(summary).rename_axis(index="model", columns=None)
 
 
+def mvh_group_table() -> pd.DataFrame:
+    """The modelvshuman-group table with ids ``imagenetx-mvh:<name>``."""
+    tab = published_factor_table(MVH_GROUP)
+    return tab.rename(index=lambda m: MVH_PREFIX + m.split(":", 1)[1])
+
+
+@lru_cache(maxsize=1)
+def _testbed_families() -> pd.Series:
+    long = published.imagenetx_factor_accuracies(IMAGENETX_GROUP)
+    return long.drop_duplicates("model").set_index("model")["family"]
+
+
 def families(group: str = IMAGENETX_GROUP) -> pd.Series:
     """Model id -> family (testbed type, ``clip-zeroshot`` for the CLIP rows)."""
+    if group == IMAGENETX_GROUP:
+        return _testbed_families().copy()
     long = published.imagenetx_factor_accuracies(group)
     return long.drop_duplicates("model").set_index("model")["family"]
 
 
 def model_families(models: pd.Series) -> pd.Series:
-    """Family of each id: ImageNet-X rows from :func:`families`, zoo ids their zoo group, ``mvh:clip``
-    ``clip-zeroshot``."""
-    fam = families()
+    """Family of each id: testbed rows their testbed type, CLIP rows ``clip-zeroshot``, modelvshuman
+    rows ``imagenetx-modelvshuman``, zoo ids their zoo group."""
+    fam = _testbed_families()
+    clip = {r.model for r in CLIP_ROWS.values()}
+
     def one(m: str) -> str:
+        if m in clip:
+            return "clip-zeroshot"
         if m in fam.index:
             return fam[m]
-        return "clip-zeroshot" if m == MVH_CLIP else (zoo.get(m).group if m in zoo.REGISTRY else "other")
+        if m.startswith(MVH_PREFIX):
+            return "imagenetx-modelvshuman"
+        return zoo.get(m).group if m in zoo.REGISTRY else "other"
     return models.map(one)
 
 
-def baseline_ids(table: pd.DataFrame) -> list[str]:
-    """:data:`BASELINE` models as ``imagenetx:`` ids; every one must be a row of ``table``."""
-    ids = [m.replace("testbed:", "imagenetx:", 1) for m in published.testbed_baseline_models()]
+def baseline_ids(table: pd.DataFrame, baseline: str = DEFAULT_BASELINE) -> list[str]:
+    """Ids of the ``baseline`` set (a key of :data:`BASELINES`); every one must be a row of ``table``."""
+    if baseline not in BASELINES:
+        raise ValueError(f"unknown baseline {baseline!r}; choose one of {list(BASELINES)}")
+    if baseline == "imagenetx-modelvshuman":
+        tab = mvh_group_table()
+        clip = {r.model for r in CLIP_ROWS.values()}
+        keep = (tab[F.AVERAGE] >= MVH_BASELINE_MIN_ACC) & ~tab.index.isin(clip)
+        keep &= ~tab.index.isin([MVH_PREFIX + n for n in MVH_BASELINE_EXCLUDE])
+        ids = list(tab.index[keep])
+    else:
+        types = published.testbed_model_types().set_index("model")["type"]
+        relabel = types.where(types == BASELINES[baseline], "other").replace(BASELINES[baseline],
+                                                                              published.TESTBED_BASELINE_TYPE)
+        mask = published.testbed_baseline(relabel)  # the testbed's line rule applied to this type
+        ids = ["imagenetx:" + m for m in mask.index[mask]]
+        if baseline != DEFAULT_BASELINE:  # non-STANDARD types: the rows ImageNet-X evaluated
+            ids = [m for m in ids if m in table.index]
     missing = sorted(set(ids) - set(table.index))
     if missing:
-        raise ValueError(f"{len(missing)} testbed baseline models lack ImageNet-X rows, e.g. {missing[:3]}")
+        raise ValueError(f"{len(missing)} {baseline} baseline models lack ImageNet-X rows, e.g. {missing[:3]}")
     return ids
 
 
@@ -123,10 +219,15 @@ def _factor_table(predictions: Mapping[str, pd.Series], annotations: pd.DataFram
     return F.factor_accuracies(correct, annotations[list(F.FACTORS)])
 
 
+def mvh_clip_correct(annotations: pd.DataFrame) -> pd.Series:
+    """Per-image correctness of CLIP ViT-B/16 (kayburns decisions) on the annotated images."""
+    dec = published.imagenet_val_decisions("clip").set_index("file_name")["response_index"]
+    return F.is_correct(dec.rename(MVH_CLIP), annotations["label"])
+
+
 def mvh_clip_factor_table(annotations: pd.DataFrame) -> pd.DataFrame:
     """One-row factor table of CLIP ViT-B/16 from its kayburns ImageNet-val decisions."""
-    dec = published.imagenet_val_decisions("clip").set_index("file_name")["response_index"]
-    return _factor_table({MVH_CLIP: dec}, annotations)
+    return F.factor_accuracies(mvh_clip_correct(annotations).to_frame(), annotations[list(F.FACTORS)])
 
 
 def base_consistency(annotations: pd.DataFrame) -> pd.DataFrame:
@@ -141,40 +242,34 @@ def base_consistency(annotations: pd.DataFrame) -> pd.DataFrame:
 
 
 def factor_table(annotations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Published ImageNet-X table plus the re-aggregated CLIP ViT-B/16 row."""
+    """Testbed table + the ViT-B/16 row + the modelvshuman group (ids ``imagenetx-mvh:``)."""
     ann = annotations_by_file() if annotations is None else annotations
-    return pd.concat([published_factor_table(), mvh_clip_factor_table(ann)])
+    return pd.concat([published_factor_table(), mvh_clip_factor_table(ann), mvh_group_table()])
 
 
 # --------------------------------------------------------------------------- per-sample caches
 
 
-def outputs_predictions(outputs: Any) -> pd.Series:
+def outputs_predictions(out: Any) -> pd.Series:
     """Top-1 ImageNet index per image of cached outputs (``scores`` (N, 1000), ``file_ids``), indexed by
     the file's base name (cache ids may carry a class folder; ImageNet-X keys on ``ILSVRC2012_val_*``)."""
-    scores = np.asarray(outputs.scores)
+    scores = np.asarray(out.scores)
     if scores.ndim != 2 or scores.shape[1] != 1000:
-        raise ValueError(f"{getattr(outputs, 'model', '?')}: need (N, 1000) ImageNet scores, got {scores.shape}")
-    names = [PurePosixPath(f).name for f in outputs.file_ids]
-    return pd.Series(scores.argmax(axis=1), index=pd.Index(names, name="file_name"),
-                     name=getattr(outputs, "model", None))
+        raise ValueError(f"{getattr(out, 'model', '?')}: need (N, 1000) ImageNet scores, got {scores.shape}")
+    names = [PurePosixPath(f).name for f in out.file_ids]
+    return pd.Series(scores.argmax(axis=1), index=pd.Index(names, name="file_name"), name=getattr(out, "model", None))
 
 
-def cache_status(models: str = CACHE_MODELS, dataset: str = CACHE_DATASET) -> pd.DataFrame:
-    """:func:`cliprobust.cache.ls` of the models on the data set (``status`` per model)."""
-    return cache.ls(models, dataset)
+def cache_inventory(run: Run = Run()) -> pd.DataFrame:
+    """:func:`cliprobust.outputs.inventory` of the run's plan (model, dataset, prompt_set, status)."""
+    plan = plan_for(run, PAPER_PLAN, SMOKE_PLAN)
+    return outputs.inventory([e.id for e in zoo.select(plan.models)], [plan.id_set])
 
 
-def cache_summary(status: pd.DataFrame) -> dict[str, int]:
-    """Models per cache status (complete / derivable / partial / stale / missing)."""
-    return {k: int(v) for k, v in status["status"].value_counts().sort_index().items()}
-
-
-def cached_factor_table(status: pd.DataFrame, annotations: pd.DataFrame,
-                        dataset: str = CACHE_DATASET) -> pd.DataFrame:
-    """Factor table of every model whose cache is usable (complete or derivable); empty if none."""
-    usable = status.loc[status["status"].isin(["complete", "derivable"]), "model"]
-    preds = {m: outputs_predictions(cache.load(m, dataset)) for m in usable}
+def cached_factor_table(inventory: pd.DataFrame, annotations: pd.DataFrame) -> pd.DataFrame:
+    """Factor table of every model whose cache :func:`outputs.load` can serve; empty if none."""
+    usable = inventory.loc[inventory["status"].isin(outputs.AVAILABLE), ["model", "dataset"]].drop_duplicates()
+    preds = {m: outputs_predictions(outputs.load(m, d)) for m, d in usable.itertuples(index=False)}
     if not preds:
         return pd.DataFrame(columns=[*F.FACTORS, F.WORST, F.AVERAGE])
     return _factor_table(preds, annotations)
@@ -183,14 +278,12 @@ def cached_factor_table(status: pd.DataFrame, annotations: pd.DataFrame,
 # --------------------------------------------------------------------------- factor-level ER
 
 
-def _acc_se(er: pd.DataFrame, counts: pd.Series) -> pd.Series:
-    n = er["factor"].map(counts).astype(float)
-    return np.sqrt(er["ood_acc"] * (1 - er["ood_acc"]) / n)
-
-
 def factor_er_frame(table: pd.DataFrame | None = None, annotations: pd.DataFrame | None = None,
-                    n_boot: int = R.N_BOOT, seed: int = R.SEED) -> pd.DataFrame:
-    """Tidy factor-level ER of every model of ``table`` against :data:`BASELINE` on the 10 paper factors.
+                    baseline: str = DEFAULT_BASELINE, n_boot: int = stats.N_BOOT, seed: int = stats.SEED
+                    ) -> pd.DataFrame:
+    """Tidy factor-level ER of every model of ``table`` against ``baseline`` on the 10 paper factors,
+    CIs from resampling baseline models only (the uncertainty of the line; C1's intervals add the
+    images: :func:`c1_factor_tests`).
 
     Columns of :func:`~cliprobust.metrics.factors.factor_er_table` plus ``family``, ``label``,
     ``n_images``, ``acc_se`` (binomial SE of the factor accuracy) and ``sign`` (``+`` if ci_low > 0,
@@ -198,21 +291,224 @@ def factor_er_frame(table: pd.DataFrame | None = None, annotations: pd.DataFrame
     """
     ann = annotations_by_file() if annotations is None else annotations
     tab = factor_table(ann) if table is None else table
-    er = F.factor_er_table(tab, baseline_ids(tab), n_boot=n_boot, seed=seed)
+    er = F.factor_er_table(tab, baseline_ids(tab, baseline), n_boot=n_boot, seed=seed)
+    counts = factor_counts(ann)
     er["family"] = model_families(er["model"])
-    er["label"] = er["model"].map({**CLIP_MODELS, MVH_CLIP: MVH_CLIP_LABEL}).fillna(er["model"])
-    er["n_images"] = er["factor"].map(factor_counts(ann)).astype(int)
-    er["acc_se"] = _acc_se(er, factor_counts(ann))
+    er["label"] = er["model"].map({r.model: r.label for r in CLIP_ROWS.values()}).fillna(er["model"])
+    er["n_images"] = er["factor"].map(counts).astype(int)
+    er["acc_se"] = np.sqrt(er["ood_acc"] * (1 - er["ood_acc"]) / er["n_images"])
     er["sign"] = np.select([er["ci_low"] > 0, er["ci_high"] < 0], ["+", "-"], "0")
     return er
 
 
-def clip_er_wide(er: pd.DataFrame, models: Sequence[str] = (*CLIP_MODELS, MVH_CLIP)) -> pd.DataFrame:
-    """Factors × CLIP models table of ER with its CI, e.g. ``+0.043 [0.036, 0.053]``."""
-    sub = er[er["model"].isin(models)]
-    cell = sub.apply(lambda r: f"{r.er:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]", axis=1)
-    out = sub.assign(cell=cell).pivot(index="factor", columns="label", values="cell")
-    return out.reindex(index=list(F.PAPER_FACTORS))
+def _bootstrap_p(estimate: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of H0: effect = 0 per column of (B, k) bootstrap draws, from the bootstrap
+    standard error (Wald z = estimate / SD of the draws; Efron & Tibshirani 1993 §16), so that its
+    resolution does not depend on the number of draws (a tail count cannot go below 2/(B+1), which
+    Holm over 10 tests at B = 200 could never reject). Local helper: belongs in ``metrics.stats``."""
+    sd = np.nanstd(draws, axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, np.abs(estimate) / sd, np.where(np.asarray(estimate) != 0, np.inf, 0.0))
+    return 2 * sps.norm.sf(z)
+
+
+def _accuracy_draws(row: pd.Series, counts: pd.Series, n_total: int, correct: pd.Series | None,
+                    annotations: pd.DataFrame | None, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B, 10) factor-accuracy and (B,) overall-accuracy draws of one CLIP row: a paired bootstrap
+    over images when per-image ``correct`` is given, else binomial draws from the published values."""
+    factors = list(counts.index)
+    if correct is None:
+        fac = stats.binomial_draws(row[factors].to_numpy(float), counts.to_numpy(), n_boot, seed + 1)
+        avg = stats.binomial_draws(float(row[F.AVERAGE]), n_total, n_boot, seed + 2)
+        return fac, avg
+    c = correct.reindex(annotations.index).to_numpy(float)
+    a = annotations[factors].to_numpy(float)
+    fac, avg = np.empty((n_boot, len(factors))), np.empty(n_boot)
+    for b, (w,) in enumerate(stats.resample_counts((c.size,), n_boot, seed + 1)):
+        fac[b] = ((w * c) @ a) / (w @ a)
+        avg[b] = (w @ c) / w.sum()
+    return fac, avg
+
+
+def c1_factor_tests(table: pd.DataFrame, annotations: pd.DataFrame, clip_model: str = DEFAULT_CLIP_MODEL,
+                    baseline: str = DEFAULT_BASELINE, image_noise: bool = DEFAULT_IMAGE_NOISE,
+                    correction: str = DEFAULT_CORRECTION, min_effect: float = DEFAULT_MIN_EFFECT,
+                    n_boot: int = stats.N_BOOT, seed: int = stats.SEED, correct: pd.Series | None = None
+                    ) -> pd.DataFrame:
+    """Per factor of one CLIP row: ER against the ``baseline`` line, its interval and test.
+
+    Rows (factor, model, label, baseline, n_baseline, n_images, acc, er, low, high, p, p_adj, sign);
+    ``sign`` is ``+``/``-`` when ``p_adj < ALPHA`` and |ER| ≥ ``min_effect``. Draws: baseline models
+    resampled (line refit per draw) × the CLIP row's accuracies redrawn (``image_noise``; per-image
+    ``correct`` of the ViT-B/16 row gives a paired image bootstrap, read automatically). Also carries
+    ``kth_er`` [``kth_low``, ``kth_high``]: the ER of the row's C1_MIN_POSITIVE-th most robust factor
+    (the rule's "6 of 10" as one number) and its interval over the same draws. Baseline models with
+    a factor accuracy of 0 or 1 are dropped (infinite in logit space).
+    """
+    if correction not in ("holm", "none"):
+        raise ValueError(f"correction must be 'holm' or 'none', got {correction!r}")
+    row_info = CLIP_ROWS[clip_model]
+    factors = list(PAPER_FACTORS)
+    base = table.loc[baseline_ids(table, baseline)]
+    inside = base[[F.AVERAGE, *factors]].gt(0).all(axis=1) & base[[F.AVERAGE, *factors]].lt(1).all(axis=1)
+    base = base[inside]  # as robustness.DROP_DEGENERATE: 0 or 1 sits at ±inf in logit space
+    row = table.loc[row_info.model]
+    counts = factor_counts(annotations)
+    x, ys = special.logit(base[F.AVERAGE].to_numpy(float)), special.logit(base[factors].to_numpy(float))
+    idx = stats.resample_indices(len(base), n_boot, seed)
+    xb, yb = x[idx], ys[idx]  # (B, m), (B, m, k)
+    dx = xb - xb.mean(axis=1, keepdims=True)
+    slope = (dx[:, :, None] * (yb - yb.mean(axis=1, keepdims=True))).sum(axis=1) / (dx ** 2).sum(axis=1)[:, None]
+    icpt = yb.mean(axis=1) - slope * xb.mean(axis=1)[:, None]
+    coef = np.polyfit(x, ys, 1)  # (2, k): the line on all baseline models
+    acc, avg = row[factors].to_numpy(float), float(row[F.AVERAGE])
+    er = acc - special.expit(coef[0] * special.logit(avg) + coef[1])
+    if image_noise:
+        if correct is None and row_info.model == MVH_CLIP:
+            correct = mvh_clip_correct(annotations)
+        fac_d, avg_d = _accuracy_draws(row, counts, len(annotations), correct, annotations, n_boot, seed)
+    else:
+        fac_d, avg_d = np.broadcast_to(acc, (n_boot, len(factors))), np.full(n_boot, avg)
+    lx = special.logit(np.clip(avg_d, 1e-6, 1 - 1e-6))[:, None]
+    draws = fac_d - special.expit(slope * lx + icpt)
+    low, high = stats.percentile_interval(draws)
+    p = _bootstrap_p(er, draws)
+    p_adj = stats.holm(p) if correction == "holm" else p
+    sig = (p_adj < ALPHA) & (np.abs(er) >= min_effect)
+    sign = np.where(sig & (er > 0), "+", np.where(sig & (er < 0), "-", "0"))
+    kth = -np.sort(-draws, axis=1)[:, C1_MIN_POSITIVE - 1]  # per draw: ER of the 6th most robust factor
+    kth_low, kth_high = stats.percentile_interval(kth)
+    return pd.DataFrame({"factor": factors, "model": row_info.model, "label": row_info.label, "baseline": baseline,
+                         "n_baseline": len(base), "n_images": counts.to_numpy(), "acc": acc, "er": er, "low": low,
+                         "high": high, "p": p, "p_adj": p_adj, "sign": sign,
+                         "kth_er": float(np.sort(er)[::-1][C1_MIN_POSITIVE - 1]), "kth_low": float(kth_low),
+                         "kth_high": float(kth_high)})
+
+
+def image_noise_check(annotations: pd.DataFrame, n_boot: int = 400, seed: int = stats.SEED) -> pd.DataFrame:
+    """Is the binomial image noise of a CLIP row alone a fair stand-in for the image noise of its ER?
+
+    The ER compares CLIP with a line over ImageNet models measured on the same images, so the
+    right image noise is that of the paired difference. Where per-image decisions exist (ViT-B/16 and
+    the 4 ImageNet-X base models), per factor: the binomial SD of the CLIP accuracy, the paired-
+    bootstrap SD of (CLIP − mean of the 4 base models), and their ratio (< 1: binomial overstates)."""
+    c = mvh_clip_correct(annotations).to_numpy(float)
+    base = np.stack([F.is_correct(published.imagenetx_predictions(n).set_index("file_name")["predicted_class"],
+                                  annotations["label"]).to_numpy(float) for n in published.IMAGENETX_PREDICTION_MODELS])
+    a = annotations[list(PAPER_FACTORS)].to_numpy(float)
+    diff = np.empty((n_boot, a.shape[1]))
+    for b, (w,) in enumerate(stats.resample_counts((c.size,), n_boot, seed)):
+        den = w @ a
+        diff[b] = ((w * c) @ a) / den - (((w * base) @ a) / den).mean(axis=0)
+    n = a.sum(axis=0)
+    p = (c @ a) / n
+    binom = np.sqrt(p * (1 - p) / n)
+    sd = diff.std(axis=0, ddof=1)
+    return pd.DataFrame({"factor": list(PAPER_FACTORS), "n_images": n.astype(int), "binomial_sd": binom,
+                         "paired_diff_sd": sd, "ratio": sd / binom})
+
+
+def c1_rule(tests: pd.DataFrame) -> bool:
+    """C1 rule on one CLIP row's :func:`c1_factor_tests`: ≥ C1_MIN_POSITIVE factors ``+`` and pose ``-``."""
+    s = tests.set_index("factor")["sign"]
+    return bool((s == "+").sum() >= C1_MIN_POSITIVE and s[C1_NAMED_NEGATIVE] == "-")
+
+
+def c1_all_tests(table: pd.DataFrame, annotations: pd.DataFrame, n_boot: int = stats.N_BOOT,
+                 **protocol: Any) -> pd.DataFrame:
+    """:func:`c1_factor_tests` of every CLIP row under every baseline set (the full grid, tidy)."""
+    parts = [c1_factor_tests(table, annotations, k, b, n_boot=n_boot, **protocol)
+             for b in BASELINES for k in CLIP_ROWS]
+    return pd.concat(parts, ignore_index=True)
+
+
+def c1_directions(tests: pd.DataFrame) -> pd.DataFrame:
+    """Per (baseline, CLIP row): positive and negative factors, their counts, rule outcome and which
+    of the paper's named weak factors come out negative."""
+    rows = []
+    for (b, label), t in tests.groupby(["baseline", "label"], sort=False):
+        s = t.set_index("factor")["sign"]
+        rows.append({"baseline": b, "label": label, "n_baseline": int(t["n_baseline"].iloc[0]),
+                     "n_positive": int((s == "+").sum()), "n_negative": int((s == "-").sum()),
+                     "positive": ", ".join(s.index[s == "+"]), "negative": ", ".join(s.index[s == "-"]),
+                     "named_negative_found": ", ".join(f for f in PAPER_NAMED_NEGATIVE if s.get(f) == "-"),
+                     "rule_holds": c1_rule(t)})
+    return pd.DataFrame(rows)
+
+
+def evaluation_agreement(table: pd.DataFrame, annotations: pd.DataFrame, n_boot: int = stats.N_BOOT
+                         ) -> pd.DataFrame:
+    """The two published evaluations of the same OpenAI weights (testbed vs model-vs-human rows), per
+    factor: accuracies, their difference, ER and sign under the headline protocol, and the binomial
+    SE of one accuracy (the image-sampling scale; both rows use the same images, so their difference
+    is evaluation-pipeline noise, a measured floor for any factor-level comparison)."""
+    parts = []
+    for a, b in SAME_WEIGHTS:
+        ta, tb = (c1_factor_tests(table, annotations, k, n_boot=n_boot).set_index("factor") for k in (a, b))
+        parts.append(pd.DataFrame({
+            "weights": CLIP_ROWS[a].label, "factor": ta.index, "n_images": ta["n_images"].to_numpy(),
+            "acc_testbed": ta["acc"].to_numpy(), "acc_mvh": tb["acc"].to_numpy(),
+            "acc_diff": (tb["acc"] - ta["acc"]).to_numpy(),
+            "acc_se": np.sqrt(ta["acc"] * (1 - ta["acc"]) / ta["n_images"]).to_numpy(),
+            "er_testbed": ta["er"].to_numpy(), "er_mvh": tb["er"].to_numpy(),
+            "sign_testbed": ta["sign"].to_numpy(), "sign_mvh": tb["sign"].to_numpy()}))
+    out = pd.concat(parts, ignore_index=True)
+    out["sign_flip"] = np.sign(out["er_testbed"]) != np.sign(out["er_mvh"])
+    return out
+
+
+def agreement_summary(agree: pd.DataFrame) -> pd.DataFrame:
+    """Per weights: mean and max |Δ factor accuracy| between the two evaluations, the factors whose ER
+    sign flips, and how many factors' verdict (sign under the rule) differs."""
+    g = agree.groupby("weights", sort=False)
+    return pd.DataFrame({
+        "mean_abs_acc_diff": g["acc_diff"].apply(lambda d: d.abs().mean()),
+        "max_abs_acc_diff": g["acc_diff"].apply(lambda d: d.abs().max()),
+        "er_sign_flips": g.apply(lambda d: ", ".join(d.loc[d["sign_flip"], "factor"]), include_groups=False),
+        "verdict_differs": g.apply(lambda d: int((d["sign_testbed"] != d["sign_mvh"]).sum()), include_groups=False),
+    }).reset_index()
+
+
+# --------------------------------------------------------------------------- group view (Tu-style scatter)
+
+
+def scatter_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """Long (model, group, factor, imagenet_acc, factor_acc) over the testbed table and the CLIP rows;
+    ``group`` is the testbed type (:data:`SCATTER_GROUPS`, else ``other``) or ``clip-zeroshot``."""
+    fam = model_families(pd.Series(table.index, index=table.index))
+    keep = ~table.index.str.startswith(MVH_PREFIX) | table.index.isin([r.model for r in CLIP_ROWS.values()])
+    tab = table[keep]
+    grp = fam[keep].where(fam[keep].isin([*SCATTER_GROUPS, "clip-zeroshot"]), "other")
+    long = tab[list(PAPER_FACTORS)].rename_axis("model").reset_index().melt(
+        id_vars="model", var_name="factor", value_name="factor_acc")
+    long["imagenet_acc"] = long["model"].map(tab[F.AVERAGE])
+    long["group"] = long["model"].map(grp)
+    return long[["model", "group", "factor", "imagenet_acc", "factor_acc"]]
+
+
+def group_er_table(er: pd.DataFrame, groups: Sequence[str] = SCATTER_GROUPS) -> pd.DataFrame:
+    """Per testbed group and factor: mean ER against the STANDARD line with a 95 % interval from
+    resampling the group's models, and n models (MORE_DATA and other groups as Tu-style context)."""
+    rows = []
+    for (grp, fac), d in er[er["family"].isin(groups)].groupby(["family", "factor"], sort=False):
+        v = d["er"].to_numpy(float)
+        ci = stats.bootstrap(np.mean, v) if v.size >= 3 else stats.Interval(float(v.mean()), np.nan, np.nan)
+        rows.append({"group": grp, "factor": fac, "n_models": v.size, "mean_er": ci.value, "low": ci.low,
+                     "high": ci.high})
+    return pd.DataFrame(rows)
+
+
+def baseline_lines(table: pd.DataFrame, baseline: str = DEFAULT_BASELINE) -> pd.DataFrame:
+    """Per factor: slope, intercept (logit space), Pearson r and n of the baseline line."""
+    base = table.loc[baseline_ids(table, baseline)]
+    x = special.logit(base[F.AVERAGE].to_numpy(float))
+    rows = []
+    for f in PAPER_FACTORS:
+        y = special.logit(base[f].to_numpy(float))
+        slope, icpt = np.polyfit(x, y, 1)
+        rows.append({"factor": f, "slope": slope, "intercept": icpt, "r": float(np.corrcoef(x, y)[0, 1]),
+                     "n": x.size})
+    return pd.DataFrame(rows)
 
 
 def error_ratio_frame(table: pd.DataFrame, fam: pd.Series | None = None) -> pd.DataFrame:
@@ -226,71 +522,111 @@ def error_ratio_frame(table: pd.DataFrame, fam: pd.Series | None = None) -> pd.D
     return out
 
 
-def group_summary(ratio: pd.DataFrame, baseline: Sequence[str]) -> pd.DataFrame:
+def group_summary(ratio: pd.DataFrame, baseline: Sequence[str],
+                  clip_keys: Sequence[str] = ("vit-b-32", "rn50", "vit-b-16")) -> pd.DataFrame:
     """Per factor: the CLIP rows' accuracy / error ratio next to the baseline models' median and IQR."""
     base = ratio[ratio["model"].isin(baseline)].groupby("factor")[["accuracy", "error_ratio"]]
     q = base.quantile([0.25, 0.5, 0.75]).unstack()
     q.columns = [f"baseline_{m}_q{int(p * 100)}" for m, p in q.columns]
-    clip = ratio[ratio["family"] == "clip-zeroshot"].pivot(index="factor", columns="model",
-                                                           values=["accuracy", "error_ratio"])
-    labels = {**CLIP_MODELS, MVH_CLIP: MVH_CLIP_LABEL}
-    clip.columns = [f"{m} {labels.get(c, c)}" for m, c in clip.columns]
+    ids = {CLIP_ROWS[k].model: CLIP_ROWS[k].label for k in clip_keys}
+    clip = ratio[ratio["model"].isin(ids)].pivot(index="factor", columns="model", values=["accuracy", "error_ratio"])
+    clip.columns = [f"{m} {ids[c]}" for m, c in clip.columns]
     return q.join(clip).reindex(list(F.PAPER_FACTORS)).reset_index()
 
 
-def cached_factor_er(cached: pd.DataFrame, annotations: pd.DataFrame, n_boot: int = R.N_BOOT,
-                     seed: int = R.SEED) -> pd.DataFrame:
+def cached_factor_er(cached: pd.DataFrame, annotations: pd.DataFrame, n_boot: int = stats.N_BOOT,
+                     seed: int = stats.SEED) -> pd.DataFrame:
     """Factor ER of cache-derived rows against the same published baseline lines (rows of ``cached`` only)."""
     if cached.empty:
         return pd.DataFrame(columns=["model", "factor", "er", "ci_low", "ci_high", "family", "label", "sign"])
-    er = factor_er_frame(pd.concat([published_factor_table(), cached]), annotations, n_boot, seed)
+    er = factor_er_frame(pd.concat([published_factor_table(), cached]), annotations, n_boot=n_boot, seed=seed)
     return er[er["model"].isin(cached.index)].reset_index(drop=True)
 
 
-def factor_er_from_cache(status: pd.DataFrame | None = None, annotations: pd.DataFrame | None = None,
-                         n_boot: int = R.N_BOOT) -> pd.DataFrame:
-    """:func:`cached_factor_er` of every usable cache in ``status`` (default :func:`cache_status`)."""
-    status = cache_status() if status is None else status
-    if not status["status"].isin(["complete", "derivable"]).any():
+def factor_er_from_cache(run: Run = Run(), inventory: pd.DataFrame | None = None,
+                         annotations: pd.DataFrame | None = None, n_boot: int = stats.N_BOOT) -> pd.DataFrame:
+    """:func:`cached_factor_er` of every usable cache of the run's plan (or of ``inventory``)."""
+    inv = cache_inventory(run) if inventory is None else inventory
+    if not inv["status"].isin(outputs.AVAILABLE).any():
         return cached_factor_er(pd.DataFrame(), pd.DataFrame())
     ann = annotations_by_file() if annotations is None else annotations
-    return cached_factor_er(cached_factor_table(status, ann), ann, n_boot)
+    return cached_factor_er(cached_factor_table(inv, ann), ann, n_boot)
 
 
 # --------------------------------------------------------------------------- claims
 
 
-def _c1_model(er: pd.DataFrame, model: str) -> dict[str, Any]:
-    rows = er[(er["model"] == model) & er["factor"].isin(F.PAPER_FACTORS)].set_index("factor")
-    conservative = rows["er"] - Z95 * rows["acc_se"] > 0
-    return {"positive": sorted(rows.index[rows["sign"] == "+"]), "negative": sorted(rows.index[rows["sign"] == "-"]),
-            "n_positive": int((rows["sign"] == "+").sum()), "n_negative": int((rows["sign"] == "-").sum()),
-            f"{C1_NAMED_NEGATIVE}_er": round(float(rows.loc[C1_NAMED_NEGATIVE, "er"]), 4),
-            "n_positive_with_acc_noise": int(conservative.sum())}
+#: Variants of C1 beside the headline: (name, description, protocol overrides).
+C1_VARIANTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("model=rn50", "CLIP RN50 (testbed row) instead of ViT-B/32", {"clip_model": "rn50"}),
+    ("model=vit-b-16", "CLIP ViT-B/16 from per-image decisions (paired image bootstrap)", {"clip_model": "vit-b-16"}),
+    ("eval=modelvshuman", "same ViT-B/32 weights, model-vs-human's evaluation row", {"clip_model": "vit-b-32-mvh"}),
+    ("eval=modelvshuman-rn50", "same RN50 weights, model-vs-human's evaluation row", {"clip_model": "rn50-mvh"}),
+    *((f"baseline={b}", f"factor lines over {b} models", {"baseline": b}) for b in BASELINES
+      if b != DEFAULT_BASELINE),
+    ("image-noise=off", "intervals from baseline-model resampling only (previous protocol)", {"image_noise": False}),
+    ("correction=none", "no multiple-comparison correction over the 10 factors", {"correction": "none"}),
+    ("min-effect=0.01", "a factor counts only with |ER| >= 0.01", {"min_effect": 0.01}),
+)
 
 
-def claim_c1(er: pd.DataFrame | None = None) -> dict[str, Any]:
-    """C1 verdict by the rule of :data:`C1_MIN_POSITIVE` (see there), on :data:`CLIP_MODELS`.
+def _c1_protocol(run: Run) -> dict[str, Any]:
+    return {"clip_model": run.option("clip_model", DEFAULT_CLIP_MODEL),
+            "baseline": run.option("baseline", DEFAULT_BASELINE),
+            "image_noise": bool(run.option("image_noise", DEFAULT_IMAGE_NOISE)),
+            "correction": run.option("correction", DEFAULT_CORRECTION),
+            "min_effect": float(run.option("min_effect", DEFAULT_MIN_EFFECT))}
 
-    ``numbers`` per model: factors with ci_low > 0 / ci_high < 0, the ER on pose, and how many positive
-    factors stay positive when the unpaired accuracy SE is also subtracted (conservative check).
+
+def _c1_variant(name: str, description: str, tests: pd.DataFrame, headline: bool) -> Variant:
+    s = tests.set_index("factor")["sign"]
+    note = f"+: {', '.join(s.index[s == '+']) or 'none'}; −: {', '.join(s.index[s == '-']) or 'none'}"
+    return Variant(name, description, float(tests["kth_er"].iloc[0]), float(tests["kth_low"].iloc[0]),
+                   float(tests["kth_high"].iloc[0]), c1_rule(tests), headline, int(tests["n_baseline"].iloc[0]),
+                   f"{int((s == '+').sum())}/10 significantly positive. {note}")
+
+
+def claim_c1(run: Run = Run(), *, table: pd.DataFrame | None = None, annotations: pd.DataFrame | None = None,
+             n_boot: int | None = None, variants: Sequence[tuple[str, str, dict[str, Any]]] = C1_VARIANTS) -> Claim:
+    """C1 under the run's headline protocol and every variant of ``variants`` (:data:`C1_VARIANTS`).
+
+    Rule (:func:`c1_rule`): ≥ 6 of the 10 factors with ER significantly > 0 (after the correction)
+    and pose significantly < 0. Statistic: the ER of the CLIP row's 6th most robust factor (the
+    rule's "6 of 10" as one number; > 0 when 6 factors are positive) with its interval over the same
+    draws. Options: ``clip_model``, ``baseline``, ``image_noise``, ``correction``, ``min_effect``, ``n_boot``.
     """
-    er = factor_er_frame() if er is None else er
-    per = {CLIP_MODELS[m]: _c1_model(er, m) for m in CLIP_MODELS}
-    passed = {k: v["n_positive"] >= C1_MIN_POSITIVE and v["n_negative"] >= 1 for k, v in per.items()}
-    if MVH_CLIP in set(er["model"]):
-        per[MVH_CLIP_LABEL] = _c1_model(er, MVH_CLIP)
-    verdict = REPRODUCED if all(passed.values()) else NOT_REPRODUCED
-    ev = "; ".join(f"{k}: ER CI > 0 on {v['n_positive']}/10 factors, < 0 on {v['negative']}"
-                   for k, v in per.items())
-    evidence = (f"Factor-level ER vs {BASELINE} ({len(baseline_ids(published_factor_table()))} models), "
-                f"95% CI from resampling baseline models. {ev}. Rule: ci_low > 0 on ≥ {C1_MIN_POSITIVE} "
-                f"factors and ci_high < 0 on ≥ 1 factor, for both ViT-B/32 and RN50.")
-    return {"claim": "C1", "evidence": evidence, "verdict": verdict, "numbers": per}
+    ann = annotations_by_file() if annotations is None else annotations
+    tab = factor_table(ann) if table is None else table
+    nb = int(run.option("n_boot", stats.N_BOOT) if n_boot is None else n_boot)
+    head = _c1_protocol(run)
+    tests = c1_factor_tests(tab, ann, n_boot=nb, **head)
+    spec = variants
+    variants = [_c1_variant("headline", "headline protocol", tests, True)]
+    for name, desc, over in spec:
+        proto = {**head, **over}
+        if proto != head:
+            variants.append(_c1_variant(name, desc, c1_factor_tests(tab, ann, n_boot=nb, **proto), False))
+    holds = c1_rule(tests)
+    breaking = [v.name for v in variants if v.holds is False and not v.headline]
+    row = CLIP_ROWS[head["clip_model"]]
+    noise = ("image sampling (paired bootstrap over images for ViT-B/16; binomial from the published accuracy "
+             "and the factor's image count otherwise) and baseline-model resampling" if head["image_noise"]
+             else "baseline-model resampling only")
+    models = "; ".join(f"{v.name}: {v.note}" for v in variants if v.name.startswith(("model=", "eval=")))
+    evidence = (f"{row.label} ({row.evaluation}) vs the {head['baseline']} line ({variants[0].n} models), 10 factors "
+                f"of 150–15,064 images: {variants[0].note}; pose ER {tests.set_index('factor').at['pose', 'er']:+.3f}. "
+                f"Intervals cover {noise}; {head['correction']} correction over the 10 factors at α={ALPHA}, "
+                f"min |ER| {head['min_effect']}. Other CLIP rows — {models}. The paper names pose as weaker (its "
+                f"extended version also partial view). Rule: ≥ {C1_MIN_POSITIVE} factors significantly + and pose "
+                f"significantly −." + (f" Fails under: {', '.join(breaking)}." if breaking and holds else "")
+                + (f" Holds only under: {', '.join(v.name for v in variants if v.holds)}." if not holds else ""))
+    stat = f"ER of {row.label}'s 6th most robust factor (6 of 10 > 0 ⇔ > 0)"
+    return Claim("C1", judge(holds, variants), stat, variants[0].value, variants[0].low, variants[0].high, evidence,
+                 tuple(variants), numbers={"tests": tests, "protocol": head})
 
 
 def c2_group_er(cached_er: pd.DataFrame) -> pd.DataFrame:
-    """Mean factor ER per pretraining-data group (``LAION`` = LAION-400M/2B, ``WIT``) of zoo models."""
+    """Mean factor ER per pretraining-data group (``LAION`` = LAION-*, ``WIT``) of zoo models."""
     data = cached_er["model"].map(lambda m: zoo.get(m).pretrain_data if m in zoo.REGISTRY else None)
     grp = np.select([data.str.startswith("LAION", na=False), data.str.startswith("WIT", na=False)],
                     ["LAION", "WIT"], "other")
@@ -299,54 +635,93 @@ def c2_group_er(cached_er: pd.DataFrame) -> pd.DataFrame:
     return sub.groupby(["data_group", "factor"]).agg(er=("er", "mean"), n_models=("model", "nunique")).reset_index()
 
 
-def claim_c2(cached_er: pd.DataFrame | None = None) -> dict[str, Any]:
-    """C2: LAION CLIP has higher factor ER than WIT CLIP on shape and lower on background and pose.
+def _c2_differences(cached_er: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
+    """Per named factor: direction-signed difference of mean ER (paper's direction > 0) with a 95 %
+    interval from resampling models within each data group."""
+    data = cached_er["model"].map(lambda m: zoo.get(m).pretrain_data if m in zoo.REGISTRY else "")
+    grp = np.where(data.str.startswith("LAION"), "LAION", np.where(data.str.startswith("WIT"), "WIT", ""))
+    rows = []
+    for f, sign in [*((f, 1) for f in C2_LAION_HIGHER), *((f, -1) for f in C2_WIT_HIGHER)]:
+        d = cached_er.assign(g=grp)
+        d = d[(d["factor"] == f) & (d["g"] != "")]
+        v, g = d["er"].to_numpy(float), d["g"].to_numpy()
+        stat = lambda vv, gg: sign * (vv[gg == "LAION"].mean() - vv[gg == "WIT"].mean())  # noqa: E731
+        ci = stats.bootstrap(stat, v, g, n_boot=n_boot, seed=seed, strata=g)
+        rows.append({"factor": f, "direction": "LAION > WIT" if sign > 0 else "WIT > LAION", "diff": ci.value,
+                     "low": ci.low, "high": ci.high, "n_laion": int((g == "LAION").sum()),
+                     "n_wit": int((g == "WIT").sum())})
+    return pd.DataFrame(rows)
 
-    Needs factor ER of cached zero-shot CLIP models on ImageNet val (default: read the caches with
-    :func:`factor_er_from_cache`) with ≥ 1 LAION and ≥ 1 WIT model; otherwise 'not testable here'.
-    Reproduced when all three directions hold for the group means.
-    """
-    cached_er = factor_er_from_cache() if cached_er is None else cached_er
-    groups = c2_group_er(cached_er) if len(cached_er) else pd.DataFrame(
-        columns=["data_group", "factor", "er", "n_models"])
-    have = set(groups["data_group"])
-    if not {"LAION", "WIT"} <= have:
-        return {"claim": "C2", "verdict": NOT_TESTABLE, "numbers": {"groups_cached": sorted(have)},
-                "evidence": "No published LAION factor accuracies; needs per-sample caches of LAION- and "
-                            f"WIT-trained zero-shot CLIP on {CACHE_DATASET!r} (cliprobust evaluate --models "
-                            f"{CACHE_MODELS} --datasets {CACHE_DATASET} --data-root DIR); found {sorted(have)}."}
-    w = groups.pivot(index="factor", columns="data_group", values="er")
-    checks = {f"{f}: LAION > WIT": bool(w.loc[f, "LAION"] > w.loc[f, "WIT"]) for f in C2_LAION_HIGHER}
-    checks |= {f"{f}: WIT > LAION": bool(w.loc[f, "WIT"] > w.loc[f, "LAION"]) for f in C2_WIT_HIGHER}
-    nums = {"mean_er": w.round(4).to_dict(), "checks": checks}
-    verdict = REPRODUCED if all(checks.values()) else NOT_REPRODUCED
-    return {"claim": "C2", "verdict": verdict, "numbers": nums,
-            "evidence": f"Mean factor ER of cached LAION vs WIT zero-shot CLIP: {checks}"}
+
+def claim_c2(run: Run = Run(), *, cached_er: pd.DataFrame | None = None, n_boot: int | None = None) -> Claim:
+    """C2: LAION CLIP has higher factor ER than WIT CLIP on shape, lower on background and pose.
+
+    Needs factor ER of cached zero-shot CLIP models on ImageNet val with ≥ 1 LAION and ≥ 1 WIT model
+    (default: the run's caches, :func:`factor_er_from_cache`); otherwise not testable. Headline: the
+    three direction-signed mean-ER differences have intervals (models resampled within each data
+    group) above 0; variant ``rule=direction-only``: point estimates in the paper's direction.
+    Guarded: random-init or synthetic caches never judge it."""
+    nb = int(run.option("n_boot", stats.N_BOOT) if n_boot is None else n_boot)
+    cached_er = factor_er_from_cache(run, n_boot=nb) if cached_er is None else cached_er
+    groups = c2_group_er(cached_er) if len(cached_er) else pd.DataFrame(columns=["data_group", "factor", "er"])
+    have = sorted(set(groups["data_group"]))
+    stat = "smallest direction-signed difference of mean factor ER, LAION − WIT CLIP"
+    if not {"LAION", "WIT"} <= set(have):
+        return not_testable(
+            "C2", stat, needs=f"per-sample caches of LAION- and WIT-trained zero-shot CLIP on {CACHE_DATASET!r} "
+            f"(cliprobust evaluate --models {CACHE_MODELS} --datasets {CACHE_DATASET} --data-root DIR)",
+            evidence=f"No published LAION factor accuracies; data groups cached: {have or 'none'}.")
+    diffs = _c2_differences(cached_er, nb, stats.SEED)
+    worst = diffs.loc[diffs["low"].idxmin()]
+    holds = bool((diffs["low"] > 0).all())
+    variants = (Variant("headline", "every named direction's interval above 0", float(worst["diff"]),
+                        float(worst["low"]), float(worst["high"]), holds, True, int(worst["n_laion"] + worst["n_wit"])),
+                Variant("rule=direction-only", "point estimates in the paper's direction", float(diffs["diff"].min()),
+                        holds=bool((diffs["diff"] > 0).all())))
+    ev = "; ".join(f"{r.factor} {r.direction}: {r.diff:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in diffs.itertuples())
+    claim = Claim("C2", judge(holds, variants), stat, float(worst["diff"]), float(worst["low"]), float(worst["high"]),
+                  f"Cached zero-shot CLIP, {int(worst['n_laion'])} LAION vs {int(worst['n_wit'])} WIT models "
+                  f"(intervals resample models within each group): {ev}.", variants, numbers={"diffs": diffs})
+    return guard_run(claim, run, cache_based=True)
 
 
 # --------------------------------------------------------------------------- figures (plot only)
 
 
-def plot_factor_accuracy(ratio: pd.DataFrame, baseline: Sequence[str], colors: Mapping[str, str]) -> plt.Figure:
+def _style(model: str, k: int) -> dict[str, Any]:
+    """Colour/marker/label of a model: :func:`cliprobust.style.model_style` when the style module is
+    there, else a fixed local assignment by model id (the same in every figure of this section)."""
+    try:
+        from .. import style
+        return dict(style.model_style(model))
+    except (ImportError, AttributeError, KeyError):
+        order = [r.model for r in CLIP_ROWS.values()]
+        i = order.index(model) if model in order else k
+        labels = {r.model: r.label for r in CLIP_ROWS.values()}
+        return {"color": ("#d62728", "#8c1515", "#ff7f0e", "#e377c2", "#7f3b08")[i % 5], "marker": "ovs^D"[i % 5],
+                "label": labels.get(model, model)}
+
+
+def plot_factor_accuracy(ratio: pd.DataFrame, baseline: Sequence[str], colors: Mapping[str, str],
+                         models: Sequence[str] = (CLIP_ROWS["vit-b-32"].model, CLIP_ROWS["rn50"].model, MVH_CLIP)
+                         ) -> plt.Figure:
     """Two panels over the 10 factors: accuracy and error ratio; baseline models as a box per factor,
-    CLIP rows as markers."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
+    CLIP rows as markers (one style per model, shared with :func:`plot_factor_er`)."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
     factors = list(F.PAPER_FACTORS)
     base = ratio[ratio["model"].isin(baseline)]
-    clip = ratio[ratio["family"] == "clip-zeroshot"]
-    markers = dict(zip(sorted(clip["model"].unique()), "ovs^D"))
-    shade = {m: _CLIP_SHADES.get(m, colors["clip-zeroshot"]) for m in markers}
     for ax, col, xlabel in ((axes[0], "accuracy", "factor accuracy"), (axes[1], "error_ratio", "error ratio")):
         data = [base.loc[base["factor"] == f, col].to_numpy() for f in factors]
         ax.boxplot(data, positions=range(len(factors)), orientation="horizontal", widths=0.5,
                    patch_artist=True, boxprops={"facecolor": colors["imagenet"], "alpha": 0.35},
                    medianprops={"color": colors["imagenet"]}, flierprops={"markersize": 2})
-        for model, rows in clip.groupby("model"):
-            rows = rows.set_index("factor").reindex(factors)
-            label = {**CLIP_MODELS, MVH_CLIP: MVH_CLIP_LABEL}.get(model, model)
-            ax.scatter(rows[col], range(len(factors)), marker=markers[model], color=shade[model],
-                       zorder=3, label=label, s=30)
+        for k, model in enumerate(models):
+            rows = ratio[ratio["model"] == model].set_index("factor").reindex(factors)
+            st = _style(model, k)
+            ax.scatter(rows[col], range(len(factors)), marker=st["marker"], color=st["color"], zorder=3,
+                       label=st["label"], s=30)
         ax.set(xlabel=xlabel, yticks=range(len(factors)), yticklabels=factors)
+    axes[0].set_ylabel("ImageNet-X factor")
     axes[1].axvline(1, color="0.5", lw=0.8, ls="--")
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()
@@ -357,25 +732,67 @@ def plot_factor_accuracy(ratio: pd.DataFrame, baseline: Sequence[str], colors: M
     return fig
 
 
-def plot_factor_er(er: pd.DataFrame, models: Sequence[str], colors: Mapping[str, str]) -> plt.Figure:
-    """Factor-level ER with 95 % CI per CLIP model (dodged), baseline models' ER range shaded, 0 line."""
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+def plot_factor_er(tests: pd.DataFrame, er: pd.DataFrame, colors: Mapping[str, str]) -> plt.Figure:
+    """Factor-level ER per CLIP row with its C1 interval (images + baseline models), dodged; the
+    baseline models' own ER (5–95 %) shaded; 0 line."""
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
     factors = list(F.PAPER_FACTORS)
     base = er[er["family"] == "STANDARD"].groupby("factor")["er"]
     lo, hi = base.quantile(0.05).reindex(factors), base.quantile(0.95).reindex(factors)
     ax.barh(range(len(factors)), hi - lo, left=lo, height=0.8, color=colors["imagenet"], alpha=0.2,
             label="baseline models, 5–95 % of ER")
+    models = list(dict.fromkeys(tests["model"]))
     for k, model in enumerate(models):
-        rows = er[er["model"] == model].set_index("factor").reindex(factors)
+        rows = tests[tests["model"] == model].set_index("factor").reindex(factors)
+        st = _style(model, k)
         y = np.arange(len(factors)) + (k - (len(models) - 1) / 2) * 0.22
-        ax.errorbar(rows["er"], y, xerr=[rows["er"] - rows["ci_low"], rows["ci_high"] - rows["er"]],
-                    fmt="ovs^D"[k], color=_CLIP_SHADES.get(model, colors["clip-zeroshot"]), capsize=2,
-                    label=rows["label"].iloc[0], ms=5)
+        ax.errorbar(rows["er"], y, xerr=[rows["er"] - rows["low"], rows["high"] - rows["er"]], fmt=st["marker"],
+                    color=st["color"], capsize=2, label=st["label"], ms=5)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set(yticks=range(len(factors)), yticklabels=factors, xlabel="factor-level effective robustness (accuracy)")
-    ax.set_xlim(min(lo.min(), er.loc[er["model"].isin(models), "ci_low"].min()) - 0.005, None)
+    ax.set(yticks=range(len(factors)), yticklabels=factors, ylabel="ImageNet-X factor",
+           xlabel="factor-level effective robustness (accuracy)")
+    ax.set_xlim(min(lo.min(), tests["low"].min()) - 0.005, None)
     ax.invert_yaxis()
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
-    ax.set_title("Factor-level ER of zero-shot CLIP (line: testbed STANDARD models, logit space)", fontsize=10)
+    ax.set_title("Factor-level ER of zero-shot CLIP, 95 % CI over images and baseline models\n"
+                 "(line: testbed STANDARD models, logit space)", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_factor_scatter(scatter: pd.DataFrame, lines: pd.DataFrame) -> plt.Figure:
+    """Tu-style per-factor panels: factor accuracy vs ImageNet-X average accuracy (logit axes) for
+    every testbed model coloured by testbed group, CLIP rows highlighted, the baseline line per factor."""
+    fig, axes = plt.subplots(2, 5, figsize=(16, 7), sharex=True)
+    palette = dict(zip([*SCATTER_GROUPS, "other"], ("#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#999999")))
+    t = np.linspace(special.logit(0.3), special.logit(0.9), 50)
+    for ax, f in zip(axes.ravel(), PAPER_FACTORS):
+        d = scatter[scatter["factor"] == f]
+        d = d[(d["imagenet_acc"] > 0.02) & (d["factor_acc"] > 0.005) & (d["factor_acc"] < 0.995)]
+        for g in [*SCATTER_GROUPS, "other"]:
+            s = d[d["group"] == g]
+            ax.scatter(special.logit(s["imagenet_acc"]), special.logit(s["factor_acc"]), s=6, alpha=0.6,
+                       color=palette[g], label=f"{g} ({s['model'].nunique()})", rasterized=True)
+        for k, r in enumerate(CLIP_ROWS.values()):
+            s = d[d["model"] == r.model]
+            if len(s):
+                st = _style(r.model, k)
+                ax.scatter(special.logit(s["imagenet_acc"]), special.logit(s["factor_acc"]), s=36,
+                           marker=st["marker"], color=st["color"], edgecolor="k", lw=0.4, zorder=4, label=st["label"])
+        ln = lines.set_index("factor").loc[f]
+        ax.plot(t, ln["slope"] * t + ln["intercept"], color="k", lw=1, label="STANDARD line")
+        ticks = np.array([0.3, 0.5, 0.7, 0.9])
+        ax.set_xticks(special.logit(ticks), [f"{v:.1f}" for v in ticks])
+        yt = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+        ax.set_yticks(special.logit(yt), [f"{v:.1f}" for v in yt])
+        ax.set_title(f.replace("_", " "), fontsize=10)
+    for ax in axes[1]:
+        ax.set_xlabel("ImageNet-X accuracy (logit axis)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("factor accuracy (logit axis)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False, markerscale=1.5)
+    fig.suptitle("ImageNet-X factor accuracy vs overall accuracy, imagenet-testbed models by group "
+                 "(Tu et al. §4.1 form)")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
