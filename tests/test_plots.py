@@ -1,4 +1,5 @@
-"""The figure helper: source stamp everywhere, random-weights banner only on smoke outputs from caches."""
+"""The figure helper: stamp and banner in reserved margins, PNG + PDF, and every layout rule
+failing on a figure built to break it and passing once the figure is fixed."""
 
 from __future__ import annotations
 
@@ -6,39 +7,260 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from cliprobust import paths, plots  # noqa: E402
+from cliprobust import paths, plots, style  # noqa: E402
+from cliprobust.sections._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED,  # noqa: E402
+                                       SYNTHETIC_BANNER, Claim, Run, Variant)
 
 
 @pytest.fixture
 def figdir(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.FIGURES_ENV, str(tmp_path))
+    monkeypatch.delenv(plots.LAYOUT_CHECK_ENV, raising=False)
     yield tmp_path
     plots.configure("published")
+    plt.close("all")
 
 
 def _texts(fig: plt.Figure) -> list[str]:
     return [t.get_text() for t in fig.texts]
 
 
+def _good_figure(n_points: int = 40) -> tuple[plt.Figure, plt.Axes]:
+    """A figure that passes every rule: title, labels, legend outside the data, distinct series."""
+    rng = np.random.default_rng(0)
+    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    ax.scatter(rng.uniform(0, 1, n_points), rng.uniform(0, 1, n_points), color=style.source_color("LAION-2B"),
+               label="LAION-2B")
+    ax.plot([0, 1], [0, 1], color=style.BASELINE_GREY, label="baseline fit")
+    ax.set_xlabel("ImageNet top-1")
+    ax.set_ylabel("ImageNet-R top-1")
+    ax.set_title("Shift accuracy vs ImageNet accuracy")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+    return fig, ax
+
+
+def _rules(fig: plt.Figure) -> set[str]:
+    return {rule for rule, _ in plots.check_layout(fig)}
+
+
+# --------------------------------------------------------------------------- profiles, stamp, banner
+
+
 @pytest.mark.parametrize("profile,published_only,banner", [
-    ("published", False, False), ("smoke", False, True), ("smoke", True, False)])
+    ("published", False, None), ("full", False, None), ("smoke", False, plots.SMOKE_BANNER),
+    ("smoke", True, None), ("rehearsal", False, SYNTHETIC_BANNER), ("rehearsal", True, None)])
 def test_banner_rule(figdir, profile, published_only, banner) -> None:
-    out = plots.configure(profile)
-    fig, _ = plt.subplots()
+    out = plots.configure(Run.from_params(profile))
+    fig, _ = _good_figure()
     png = plots.save_figure(fig, "x", source="unit test", published_only=published_only)
     assert png.is_file() and png.with_suffix(".pdf").is_file() and png.parent == out
-    assert (plots.SMOKE_BANNER in _texts(fig)) is banner
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+    assert (banner is not None and banner.upper() in _texts(fig)) or (banner is None and len(fig.texts) == 1)
     assert any(t.startswith("data: unit test") for t in _texts(fig))
     table = pd.read_csv(plots.save_table(pd.DataFrame({"a": [1]}), "t", published_only=published_only))
-    assert ("note" in table.columns) is banner
+    assert ("note" in table.columns) is (banner is not None)
+    if banner:
+        assert table["note"].iloc[0] == banner
+
+
+def test_outputs_that_are_not_results_go_to_their_own_folder(figdir) -> None:
+    assert plots.configure("smoke") == figdir / "smoke"
+    assert plots.configure(Run("rehearsal")) == figdir / "rehearsal"
+    assert plots.configure("published") == figdir
+    assert plots.configure(Run("full")) == figdir and plots.profile() == "full"
+    with pytest.raises(ValueError, match="unknown profile"):
+        plots.configure("nope")
+
+
+def test_stamp_and_banner_sit_in_margins_nothing_else_uses(figdir) -> None:
+    plots.configure("smoke")
+    fig, ax = _good_figure()
+    ax.set_xlabel("a long x label that reaches across the whole bottom of the axes, where the stamp used to be")
+    plots.stamp(fig, "unit test")
+    plots.stamp(fig, "unit test")  # re-stamping replaces, never duplicates
+    assert len([t for t in fig.texts if t.get_gid() == plots.STAMP_GID]) == 2
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    stamp_box = next(t for t in fig.texts if t.get_text().startswith("data:")).get_window_extent(r)
+    banner_box = next(t for t in fig.texts if t.get_text() == plots.SMOKE_BANNER.upper()).get_window_extent(r)
+    others = [a.get_tightbbox(r) for a in fig.axes + list(fig.legends)]
+    assert all(stamp_box.y1 <= b.y0 for b in others)
+    assert all(banner_box.y0 >= b.y1 for b in others)
+    assert not plots.check_layout(fig)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_good_figure_passes_and_every_rule_is_declared() -> None:
+    fig, _ = _good_figure()
+    assert plots.check_layout(fig) == []
+    assert set(plots.LAYOUT_RULES) == {plots.RULE_TEXT_OVERLAP, plots.RULE_AXIS_LABELS, plots.RULE_TITLE,
+                                       plots.RULE_CODE_KEYS, plots.RULE_LEGEND_COVER, plots.RULE_DISTINCT_SERIES}
     plt.close(fig)
 
 
-def test_smoke_outputs_go_to_their_own_folder(figdir) -> None:
-    assert plots.configure("smoke") == figdir / "smoke"
-    assert plots.configure("published") == figdir
-    with pytest.raises(ValueError, match="unknown profile"):
-        plots.configure("nope")
+def test_overlapping_texts_fail_and_pass_when_moved() -> None:
+    fig, ax = _good_figure()
+    ax.text(0.5, 0.5, "annotation one", transform=ax.transAxes)
+    note = ax.text(0.52, 0.5, "annotation two", transform=ax.transAxes)
+    assert _rules(fig) == {plots.RULE_TEXT_OVERLAP}
+    note.set_position((0.52, 0.2))
+    assert _rules(fig) == set()
+    plt.close(fig)
+
+
+def test_crowded_logit_ticks_fail_and_style_logit_axis_fixes_them() -> None:
+    """The 01 figure's bug: logit-axis labels running together ('0.20.3')."""
+    fig, ax = _good_figure()
+    ax.set_xscale("logit")
+    ax.set_xlim(0.15, 0.95)
+    ax.set_xticks(np.arange(0.2, 0.95, 0.05))
+    broken = plots.check_layout(fig)
+    assert {r for r, _ in broken} == {plots.RULE_TEXT_OVERLAP}
+    assert any("x tick label" in d for _, d in broken)
+    style.logit_axis(ax, "x", limits=(0.15, 0.95))
+    assert _rules(fig) == set()
+    plt.close(fig)
+
+
+def test_missing_axis_label_fails_shared_and_sup_labels_count() -> None:
+    fig, ax = _good_figure()
+    ax.set_ylabel("")
+    assert _rules(fig) == {plots.RULE_AXIS_LABELS}
+    fig.supylabel("ImageNet-R top-1")
+    assert _rules(fig) == set()
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 2, sharey=True, figsize=(7, 3), layout="constrained")
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+        ax.set_xlabel("ImageNet top-1")
+        ax.set_title("panel")
+    assert _rules(fig) == {plots.RULE_AXIS_LABELS}
+    axes[0].set_ylabel("shift top-1")  # the right panel shares it
+    assert _rules(fig) == set()
+    plt.close(fig)
+
+
+def test_missing_title_fails_suptitle_passes() -> None:
+    fig, ax = _good_figure()
+    ax.set_title("")
+    assert _rules(fig) == {plots.RULE_TITLE}
+    fig.suptitle("Shift accuracy vs ImageNet accuracy")
+    assert _rules(fig) == set()
+    plt.close(fig)
+
+
+def test_code_keys_fail_display_names_pass() -> None:
+    fig, ax = _good_figure()
+    ax.set_title("imagenet-r")
+    assert _rules(fig) == {plots.RULE_CODE_KEYS}
+    ax.set_title(style.display("imagenet-r"))
+    assert _rules(fig) == set()
+    ax.set_xticks([0.2, 0.8], ["partial_view", "pose"])
+    assert _rules(fig) == {plots.RULE_CODE_KEYS}
+    ax.set_xticks([0.2, 0.8], [style.display("partial_view"), style.display("pose")])
+    assert _rules(fig) == set()
+    plt.close(fig)
+
+
+def test_legend_over_the_data_fails_outside_passes() -> None:
+    fig, ax = _good_figure(n_points=0)
+    g = np.linspace(0.02, 0.98, 20)
+    xx, yy = np.meshgrid(g, g)
+    ax.scatter(xx.ravel(), yy.ravel(), s=4, color=style.source_color("WIT-400M"), label="WIT-400M (OpenAI)")
+    ax.legend(loc="center", fontsize=14)
+    broken = plots.check_layout(fig)
+    assert {r for r, _ in broken} == {plots.RULE_LEGEND_COVER}
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+    assert _rules(fig) == set()
+    plt.close(fig)
+
+
+def test_look_alike_series_fail_distinct_ones_pass() -> None:
+    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    x = np.arange(5)
+    lines = [ax.plot(x, x + i, label=f"model {i}")[0] for i in range(11)]  # the default cycle has 10 colours
+    ax.set(xlabel="test set", ylabel="ECE", title="ECE per test set")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+    broken = plots.check_layout(fig)
+    assert {r for r, _ in broken} == {plots.RULE_DISTINCT_SERIES}
+    assert "'model 0'" in broken[0][1] and "'model 10'" in broken[0][1]
+    lines[10].set_marker("s")  # same colour, different marker: told apart (style.model_style's design)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+    assert _rules(fig) == set()
+    plt.close(fig)
+
+
+def test_save_figure_raises_naming_figure_and_rule_and_writes_nothing(figdir) -> None:
+    plots.configure("published")
+    fig, ax = _good_figure()
+    ax.set_title("")
+    with pytest.raises(plots.LayoutError, match=r"'broken'.*'title'") as err:
+        plots.save_figure(fig, "broken", source="unit test")
+    assert err.value.figure == "broken" and err.value.rule == plots.RULE_TITLE
+    assert not list(figdir.glob("broken.*"))
+    plt.close(fig)
+
+
+def test_warn_mode_is_a_transition_switch(figdir, monkeypatch) -> None:
+    plots.configure("published")
+    fig, ax = _good_figure()
+    ax.set_title("")
+    monkeypatch.setenv(plots.LAYOUT_CHECK_ENV, "warn")
+    with pytest.warns(plots.LayoutWarning, match="title"):
+        png = plots.save_figure(fig, "warned", source="unit test")
+    assert png.is_file() and png.with_suffix(".pdf").is_file()
+    monkeypatch.setenv(plots.LAYOUT_CHECK_ENV, "off")
+    with pytest.raises(ValueError, match=plots.LAYOUT_CHECK_ENV):
+        plots.save_figure(fig, "warned", source="unit test")
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- claim figures
+
+
+def _claim() -> Claim:
+    variants = (
+        Variant("baseline=testbed-standard", "headline", 0.08, 0.05, 0.11, True, headline=True, n=80),
+        Variant("baseline=timm-in1k", "timm ImageNet-1k models", 0.03, -0.01, 0.07, False, n=98),
+        Variant("drop-source=YFCC-15M", "leave YFCC-15M out", 0.12, 0.09, 0.15, True, n=49),
+        Variant("score=maxlogit", "not in the data", float("nan"), note="no logits published"),
+    )
+    return Claim("C11", FRAGILE, "between-source SD / within-source SD of ER", 0.08, 0.05, 0.11,
+                 "fails without ...", variants)
+
+
+def test_spec_curve_sorts_marks_headline_and_passes_layout() -> None:
+    fig = plots.spec_curve(_claim())
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "baseline=timm-in1k", "baseline=testbed-standard", "drop-source=YFCC-15M"]
+    assert ax.get_yticklabels()[1].get_fontweight() == "bold"
+    labels = ax.get_legend_handles_labels()[1]
+    assert set(labels) == {"rule holds", "rule fails", "headline protocol"}
+    assert "score=maxlogit" in ax.get_xlabel()  # listed as not computed
+    assert plots.check_layout(fig) == []
+    plt.close(fig)
+
+
+def test_claims_overview_shows_every_tier_and_passes_layout() -> None:
+    claims = [
+        Claim("C1", REPRODUCED, "factors with ER > 0", 7, 6, 8, "ok"),
+        _claim(),
+        Claim("C5", NOT_REPRODUCED, "Spearman ρ (ID accuracy, AUROC)", 0.1, -0.2, 0.4, "no"),
+        Claim("C9", NOT_TESTABLE, "ρ", float("nan"), float("nan"), float("nan"), "n/a",
+              needs="caches of real weights for 51 CLIP models x 4 prompt sets"),
+    ]
+    fig = plots.claims_overview(claims)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
+    assert titles == ["C1: reproduced", "C11: fragile", "C5: not reproduced", "C9: not testable here"]
+    colours = {ax.title.get_color() if ax.get_title() else ax._left_title.get_color() for ax in fig.axes[:4]}
+    assert len(colours) == 4
+    assert "baseline=timm-in1k" in fig.axes[1].get_xlabel()
+    assert plots.check_layout(fig) == []
+    plt.close(fig)

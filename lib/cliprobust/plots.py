@@ -1,57 +1,98 @@
-"""Plotting helpers: one place that saves figures, stamps their data source, and knows the profile.
+"""Plotting helpers: one place that saves figures, stamps their data source, checks their layout.
 
-Every figure the notebooks write goes through :func:`save_figure`, which stamps the data source
-and the git revision in the corner (STYLE.md rule 8) and, in the ``smoke`` profile, a loud
-"random weights" banner, and writes into ``figures/`` (or ``figures/smoke/``).
+Every figure the notebooks write goes through :func:`save_figure`, which
+
+1. stamps the data source and the git revision in a reserved margin *below* everything else on the
+   figure, and — for a run whose outputs are not results (``smoke``: random weights; ``rehearsal``:
+   synthetic caches) — the run's banner in a reserved margin *above* everything else, so neither can
+   collide with data, labels or legends;
+2. checks the layout rules of :data:`LAYOUT_RULES` on the rendered figure and raises
+   :class:`LayoutError` naming the figure and the broken rule (``CLIPROBUST_LAYOUT_CHECK=warn``
+   turns the error into a warning; a transition switch, see :data:`LAYOUT_CHECK_ENV`);
+3. writes ``<name>.png`` (for GitHub) and ``<name>.pdf`` (vector, for papers) into ``figures/``
+   (``figures/smoke/`` and ``figures/rehearsal/`` for runs that are not results).
+
+It also draws the two claim figures: :func:`spec_curve` (one claim's multiverse) and
+:func:`claims_overview` (every claim's tier and interval). Colours, markers and names come from
+:mod:`cliprobust.style`.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import subprocess
+import textwrap
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib import text as mtext
+from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer, ErrorbarContainer
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.transforms import Bbox
 
 from . import paths, style
+from .sections._base import (NOT_REPRODUCED, NOT_TESTABLE, PROFILES, RANDOM_WEIGHTS_BANNER, REPRODUCED, TIERS, Claim,
+                             Run)
 
-PROFILES = ("published", "smoke", "full")
-#: Banner printed on every smoke-profile figure and table (they come from random-init models).
-SMOKE_BANNER = "random weights — pipeline check, not a result"
+__all__ = [
+    "GROUP_COLORS", "LAYOUT_CHECK_ENV", "LAYOUT_RULES", "LayoutError", "PROFILES", "SMOKE_BANNER", "check_layout",
+    "claims_overview", "configure", "output_dir", "profile", "run", "save_figure", "save_table", "spec_curve",
+    "stamp",
+]
+
+#: Banner of random-weight (``smoke``) outputs; the synthetic banner lives on :class:`Run`.
+SMOKE_BANNER = RANDOM_WEIGHTS_BANNER
 #: Colours per model group (alias of :data:`cliprobust.style.GROUP_COLORS`, kept for callers).
 GROUP_COLORS = style.GROUP_COLORS
+#: Sub-folder of ``figures/`` per profile whose outputs are not results (real results go to ``figures/``).
+PROFILE_SUBDIR: dict[str, str] = {"smoke": "smoke", "rehearsal": "rehearsal"}
+#: Artist id of the stamp and banner texts (so re-saving a figure replaces them, and checks can find them).
+STAMP_GID = "cliprobust-stamp"
 
 
 @dataclass(frozen=True)
 class _State:
-    profile: str = "published"
+    run: Run = Run()
 
 
 _state = _State()
 
 
-def configure(profile: str = "published") -> Path:
-    """Select the profile for this session (notebook ``parameters`` cell value); returns the output folder."""
+def configure(run_or_profile: Run | str = "published") -> Path:
+    """Select the run of this session (a :class:`~cliprobust.sections._base.Run`, or a profile name
+    as in the notebook's ``parameters`` cell); returns the output folder."""
     global _state
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
-    _state = _State(profile=profile)
+    current = run_or_profile if isinstance(run_or_profile, Run) else Run(profile=run_or_profile)
+    _state = _State(run=current)
     sns.set_theme(context="notebook", style="whitegrid")
     return output_dir()
 
 
+def run() -> Run:
+    """The run chosen with :func:`configure`."""
+    return _state.run
+
+
 def profile() -> str:
-    """The profile chosen with :func:`configure`."""
-    return _state.profile
+    """The profile of the run chosen with :func:`configure`."""
+    return _state.run.profile
 
 
 def output_dir() -> Path:
-    """``figures/`` for real results, ``figures/smoke/`` for random-weight pipeline checks."""
+    """``figures/`` for real results, ``figures/smoke/`` / ``figures/rehearsal/`` for the others."""
     base = paths.figures_dir()
-    out = base / "smoke" if _state.profile == "smoke" else base
+    sub = PROFILE_SUBDIR.get(_state.run.profile)
+    out = base / sub if sub else base
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -67,26 +108,344 @@ def git_revision() -> str:
         return "unknown"
 
 
-def _smoke_banner(published_only: bool) -> bool:
-    """Smoke-profile outputs carry the banner unless they come from published data alone."""
-    return _state.profile == "smoke" and not published_only
+def _banner(published_only: bool) -> str | None:
+    """The run's banner, unless the output comes from published data alone (a real result in every profile)."""
+    return None if published_only else _state.run.banner
+
+
+# --------------------------------------------------------------------------- stamp
+
+
+#: Height of the stamp margin (below the canvas) and the banner margin (above it), inches. Figure
+#: content lives on the canvas (layout engines keep it there); the saved file (``bbox_inches="tight"``)
+#: grows to include these two strips, which hold nothing but the stamp and the banner.
+STAMP_MARGIN_IN = 0.2
+BANNER_MARGIN_IN = 0.3
 
 
 def stamp(fig: plt.Figure, source: str, published_only: bool = False) -> None:
-    """Write the data source and git revision in the figure corner (and the smoke banner)."""
-    fig.text(0.995, 0.005, f"data: {source} · cliprobust@{git_revision()}", ha="right", va="bottom",
-             fontsize=6, color="0.4")
-    if _smoke_banner(published_only):
-        fig.text(0.5, 0.5, SMOKE_BANNER, ha="center", va="center", fontsize=16, color="red",
-                 alpha=0.35, rotation=20, weight="bold")
+    """Write the data source and git revision in the margin below the figure canvas, and the run's
+    banner (random weights / synthetic) in the margin above it. Re-stamping replaces both."""
+    for t in [t for t in fig.texts if t.get_gid() == STAMP_GID]:
+        t.remove()
+    h = fig.get_size_inches()[1]
+    fig.text(1.0, -STAMP_MARGIN_IN / 2 / h, f"data: {source} · cliprobust@{git_revision()}", ha="right",
+             va="center", fontsize=6, color="0.35", gid=STAMP_GID)
+    banner = _banner(published_only)
+    if banner:
+        fig.text(0.5, 1 + BANNER_MARGIN_IN / 2 / h, banner.upper(), ha="center", va="center", fontsize=11,
+                 color="#D55E00", weight="bold", gid=STAMP_GID)
+
+
+# --------------------------------------------------------------------------- layout rules
+
+RULE_TEXT_OVERLAP = "no-text-overlap"
+RULE_AXIS_LABELS = "axis-labels"
+RULE_TITLE = "title"
+RULE_CODE_KEYS = "no-code-keys"
+RULE_LEGEND_COVER = "legend-covers-few-points"
+RULE_DISTINCT_SERIES = "distinct-series"
+
+#: The layout rules :func:`check_layout` enforces (name -> what it asks).
+LAYOUT_RULES: dict[str, str] = {
+    RULE_TEXT_OVERLAP: "no two text artists overlap (tick labels, titles, axis labels, annotations, legends, "
+                       "stamp), measured on the renderer's bounding boxes",
+    RULE_AXIS_LABELS: "every axes with data has an x and a y label on each axis that shows tick labels "
+                      "(its own, a shared sibling's, or the figure's supxlabel/supylabel)",
+    RULE_TITLE: "the figure has a title naming what it shows: a suptitle, or a title on every axes with data",
+    RULE_CODE_KEYS: "no title, axis label, tick label or legend entry is a code key (imagenet-r, partial_view, "
+                    "open_clip:...): use style.display()",
+    RULE_LEGEND_COVER: "a legend covers at most MAX_LEGEND_COVER of its axes' data points",
+    RULE_DISTINCT_SERIES: "no two labelled series in one axes look alike (same colour, marker and line style)",
+}
+#: Largest fraction of an axes' data points a legend may cover (rule ``legend-covers-few-points``).
+MAX_LEGEND_COVER = 0.05
+#: Two text boxes overlap when they intersect by more than this many pixels in both directions.
+OVERLAP_TOLERANCE_PX = 0.5
+#: Environment variable selecting what a broken rule does: ``error`` (default) raises
+#: :class:`LayoutError`; ``warn`` warns and saves anyway. ``warn`` exists only for the transition
+#: while the sections' figures are being fixed.
+LAYOUT_CHECK_ENV = "CLIPROBUST_LAYOUT_CHECK"
+LAYOUT_CHECK_MODES: tuple[str, ...] = ("error", "warn")
+
+
+class LayoutError(ValueError):
+    """A figure breaks a layout rule; the message names the figure and the rule."""
+
+    def __init__(self, figure: str, rule: str, detail: str):
+        self.figure, self.rule, self.detail = figure, rule, detail
+        super().__init__(f"figure {figure!r} breaks layout rule {rule!r} ({LAYOUT_RULES[rule]}): {detail}")
+
+
+class LayoutWarning(UserWarning):
+    """A layout rule broken while ``CLIPROBUST_LAYOUT_CHECK=warn``."""
+
+
+def _visible_text(t: mtext.Text | None) -> bool:
+    return t is not None and t.get_visible() and bool(t.get_text().strip())
+
+
+def _in_view(axis, loc: float) -> bool:
+    lo, hi = sorted(axis.get_view_interval())
+    span = hi - lo
+    return lo - 1e-9 * abs(span) <= loc <= hi + 1e-9 * abs(span)
+
+
+def _tick_labels(ax) -> Iterable[tuple[str, mtext.Text]]:
+    """Visible tick labels of both axes within the view interval (none when the axes is switched off)."""
+    if not ax.axison:
+        return
+    for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+        if not axis.get_visible():
+            continue
+        for ticks, locs in ((axis.get_major_ticks(), axis.get_majorticklocs()),
+                            (axis.get_minor_ticks(), axis.get_minorticklocs())):
+            for tick, loc in zip(ticks, locs):
+                if not _in_view(axis, loc):
+                    continue
+                for lbl in (tick.label1, tick.label2):
+                    if _visible_text(lbl):
+                        yield f"{name} tick label {lbl.get_text()!r}", lbl
+        if _visible_text(axis.get_offset_text()):
+            yield f"{name} offset text", axis.get_offset_text()
+
+
+def _titles(ax) -> list[mtext.Text]:
+    return [t for t in (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None))
+            if _visible_text(t)]
+
+
+def _fig_texts(fig) -> dict[str, mtext.Text | None]:
+    return {"suptitle": getattr(fig, "_suptitle", None), "supxlabel": getattr(fig, "_supxlabel", None),
+            "supylabel": getattr(fig, "_supylabel", None)}
+
+
+def _text_items(fig: plt.Figure, renderer) -> list[tuple[str, Bbox]]:
+    """Every text artist (a legend counts as one box) with its display-space bounding box."""
+    items: list[tuple[str, mtext.Text | object]] = []
+    sup = [t for t in _fig_texts(fig).values() if t is not None]
+    for t in fig.texts:
+        if _visible_text(t) and not any(t is s for s in sup):
+            items.append(("stamp" if t.get_gid() == STAMP_GID else f"figure text {t.get_text()[:30]!r}", t))
+    items += [(k, t) for k, t in _fig_texts(fig).items() if _visible_text(t)]
+    for i, ax in enumerate(fig.axes):
+        if not ax.get_visible():
+            continue
+        tag = f"axes {i}"
+        items += [(f"{tag} title {t.get_text()[:30]!r}", t) for t in _titles(ax)]
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            if ax.axison and axis.get_visible() and _visible_text(axis.label):
+                items.append((f"{tag} {name} label", axis.label))
+        items += [(f"{tag} {what}", t) for what, t in _tick_labels(ax)]
+        items += [(f"{tag} text {t.get_text()[:30]!r}", t) for t in ax.texts if _visible_text(t)]
+        if ax.get_legend() is not None and ax.get_legend().get_visible():
+            items.append((f"{tag} legend", ax.get_legend()))
+    items += [("figure legend", lg) for lg in fig.legends if lg.get_visible()]
+    out = []
+    for name, artist in items:
+        if isinstance(artist, mtext.Text):
+            bb = mtext.Text.get_window_extent(artist, renderer)  # text only, not an annotation's arrow
+        else:
+            bb = artist.get_window_extent(renderer)
+        if bb.width > 0 and bb.height > 0:
+            out.append((name, bb))
+    return out
+
+
+def _overlaps(fig: plt.Figure, renderer) -> list[str]:
+    items = _text_items(fig, renderer)
+    if len(items) < 2:
+        return []
+    b = np.array([bb.extents for _, bb in items])  # x0, y0, x1, y1
+    w = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])
+    h = np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1])
+    hit = np.triu((w > OVERLAP_TOLERANCE_PX) & (h > OVERLAP_TOLERANCE_PX), k=1)
+    return [f"{items[i][0]} overlaps {items[j][0]}" for i, j in zip(*np.nonzero(hit))]
+
+
+def _has_data(ax) -> bool:
+    return bool(ax.lines or ax.collections or ax.patches or ax.images or ax.containers)
+
+
+def _data_axes(fig: plt.Figure) -> list:
+    """Axes that show data (colorbars and axes switched off are not data axes)."""
+    return [ax for ax in fig.axes
+            if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar") and _has_data(ax)]
+
+
+def _shows_tick_labels(axis) -> bool:
+    return axis.get_visible() and any(_visible_text(t) for t in axis.get_ticklabels())
+
+
+def _missing_labels(fig: plt.Figure) -> list[str]:
+    out = []
+    figs = _fig_texts(fig)
+    for i, ax in enumerate(fig.axes):
+        if ax not in _data_axes(fig):
+            continue
+        sub = _fig_texts(ax.figure) if ax.figure is not fig else figs
+        for name, axis, shared, sup in (("x", ax.xaxis, ax.get_shared_x_axes(), "supxlabel"),
+                                        ("y", ax.yaxis, ax.get_shared_y_axes(), "supylabel")):
+            if not _shows_tick_labels(axis):
+                continue
+            own = _visible_text(axis.label)
+            sibling = any(_visible_text((s.xaxis if name == "x" else s.yaxis).label) for s in shared.get_siblings(ax))
+            if not (own or sibling or _visible_text(figs[sup]) or _visible_text(sub[sup])):
+                out.append(f"axes {i} ({ax.get_title()[:30]!r}) has no {name} label")
+    return out
+
+
+def _missing_title(fig: plt.Figure) -> list[str]:
+    if _visible_text(_fig_texts(fig)["suptitle"]):
+        return []
+    untitled = [i for i, ax in enumerate(fig.axes) if ax in _data_axes(fig) and not _titles(ax)]
+    if untitled or not _data_axes(fig):
+        return [f"no suptitle and axes {untitled} have no title"]
+    return []
+
+
+def _code_keys(fig: plt.Figure) -> list[str]:
+    texts: list[tuple[str, str]] = [(k, t.get_text()) for k, t in _fig_texts(fig).items() if _visible_text(t)]
+    for i, ax in enumerate(fig.axes):
+        texts += [(f"axes {i} title", t.get_text()) for t in _titles(ax)]
+        texts += [(f"axes {i} {n} label", a.label.get_text()) for n, a in (("x", ax.xaxis), ("y", ax.yaxis))]
+        texts += [(f"axes {i} {what}", t.get_text()) for what, t in _tick_labels(ax)]
+    for lg in [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None] + list(fig.legends):
+        texts += [("legend entry", t.get_text()) for t in lg.get_texts()]
+        texts += [("legend title", lg.get_title().get_text())]
+    return [f"{where}: {text!r} (display name {style.display(text)!r})" for where, text in texts
+            if style.is_code_key(text)]
+
+
+def _data_points(ax) -> np.ndarray:
+    """Display coordinates of an axes' data points: line vertices, scatter offsets, segment ends,
+    bar tops; only those inside the axes."""
+    pts = []
+    for line in ax.lines:
+        if line.get_visible() and len(line.get_xydata()):
+            pts.append(line.get_transform().transform(line.get_xydata()))
+    for coll in ax.collections:
+        if not coll.get_visible():
+            continue
+        offsets = np.asarray(coll.get_offsets())
+        if offsets.size and hasattr(coll, "get_sizes") and len(coll.get_sizes()):
+            pts.append(coll.get_offset_transform().transform(offsets))
+        elif hasattr(coll, "get_segments"):
+            segs = [np.asarray(s) for s in coll.get_segments() if len(s)]
+            if segs:
+                pts.append(coll.get_transform().transform(np.concatenate(segs)))
+    for patch in ax.patches:
+        if patch.get_visible() and hasattr(patch, "get_x") and hasattr(patch, "get_height"):
+            x, y, w, h = patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()
+            pts.append(patch.get_transform().transform([[x + w / 2, y + h]]))
+    if not pts:
+        return np.empty((0, 2))
+    p = np.concatenate(pts)
+    p = p[np.isfinite(p).all(axis=1)]
+    return p[_inside(ax.bbox, p)]
+
+
+def _inside(bb: Bbox, p: np.ndarray) -> np.ndarray:
+    return (p[:, 0] >= bb.x0) & (p[:, 0] <= bb.x1) & (p[:, 1] >= bb.y0) & (p[:, 1] <= bb.y1)
+
+
+def _legend_cover(fig: plt.Figure, renderer) -> list[str]:
+    out = []
+    legends = [(ax.get_legend(), [ax]) for ax in fig.axes if ax.get_legend() is not None]
+    legends += [(lg, _data_axes(fig)) for lg in fig.legends]
+    for lg, axes in legends:
+        if not lg.get_visible():
+            continue
+        box = lg.get_window_extent(renderer)
+        pts = [_data_points(ax) for ax in axes]
+        p = np.concatenate(pts) if pts else np.empty((0, 2))
+        if len(p) == 0:
+            continue
+        covered = int(_inside(box, p).sum())
+        if covered / len(p) > MAX_LEGEND_COVER:
+            out.append(f"legend covers {covered} of {len(p)} data points ({covered / len(p):.0%}) "
+                       f"> {MAX_LEGEND_COVER:.0%}")
+    return out
+
+
+def _series_look(handle) -> tuple:
+    """(colour, marker, line style) of a legend handle: what tells series apart on the page."""
+    if isinstance(handle, ErrorbarContainer):
+        handle = handle.lines[0] if handle.lines[0] is not None else handle.lines[2][0]
+    if isinstance(handle, BarContainer):
+        return (to_hex(handle.patches[0].get_facecolor(), keep_alpha=False), "bar", "")
+    if isinstance(handle, Line2D):
+        ls = handle.get_linestyle() if handle.get_linestyle() not in ("None", "none", "") else ""
+        colour = handle.get_color() if ls else handle.get_markerfacecolor()
+        if colour in ("none", "None"):
+            colour = handle.get_markeredgecolor()
+        return (to_hex(colour, keep_alpha=False), str(handle.get_marker()) if handle.get_marker() else "", ls)
+    if isinstance(handle, Patch):
+        return (to_hex(handle.get_facecolor(), keep_alpha=False), "patch", str(handle.get_linestyle()))
+    if hasattr(handle, "get_facecolor"):  # collections (scatter)
+        fc = np.asarray(handle.get_facecolor())
+        if not len(fc) or fc[0][3] == 0:
+            fc = np.asarray(handle.get_edgecolor())
+        paths = handle.get_paths()
+        shape = tuple(np.round(paths[0].vertices, 2).ravel()) if paths else ()
+        return (to_hex(fc[0], keep_alpha=False) if len(fc) else "", hash(shape), "")
+    return (repr(handle), "", "")
+
+
+def _look_alikes(fig: plt.Figure) -> list[str]:
+    out = []
+    for i, ax in enumerate(fig.axes):
+        handles, labels = ax.get_legend_handles_labels()
+        looks = [(_series_look(h), lbl) for h, lbl in zip(handles, labels)]
+        for (la, a), (lb, b) in itertools.combinations(looks, 2):
+            if la == lb and a != b:
+                out.append(f"axes {i}: series {a!r} and {b!r} share colour {la[0]}, marker and line style")
+    return out
+
+
+def check_layout(fig: plt.Figure) -> list[tuple[str, str]]:
+    """Render ``fig`` and return every broken rule as ``(rule, detail)`` (empty when the figure passes)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    found: list[tuple[str, str]] = []
+    for rule, details in ((RULE_TEXT_OVERLAP, _overlaps(fig, renderer)), (RULE_AXIS_LABELS, _missing_labels(fig)),
+                          (RULE_TITLE, _missing_title(fig)), (RULE_CODE_KEYS, _code_keys(fig)),
+                          (RULE_LEGEND_COVER, _legend_cover(fig, renderer)),
+                          (RULE_DISTINCT_SERIES, _look_alikes(fig))):
+        found += [(rule, d) for d in details]
+    return found
+
+
+def layout_check_mode() -> str:
+    """``error`` or ``warn``, from :data:`LAYOUT_CHECK_ENV`."""
+    mode = os.environ.get(LAYOUT_CHECK_ENV, "error").strip().lower() or "error"
+    if mode not in LAYOUT_CHECK_MODES:
+        raise ValueError(f"{LAYOUT_CHECK_ENV}={mode!r}; choose one of {LAYOUT_CHECK_MODES}")
+    return mode
+
+
+def enforce_layout(fig: plt.Figure, name: str) -> None:
+    """Raise :class:`LayoutError` for the first broken rule (or warn for each, in ``warn`` mode)."""
+    broken = check_layout(fig)
+    if not broken:
+        return
+    if layout_check_mode() == "warn":
+        for rule, detail in broken:
+            warnings.warn(str(LayoutError(name, rule, detail)), LayoutWarning, stacklevel=3)
+        return
+    rule, detail = broken[0]
+    more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+    raise LayoutError(name, rule, detail + more)
 
 
 def save_figure(fig: plt.Figure, name: str, source: str, *, published_only: bool = False) -> Path:
-    """Stamp and save ``fig`` as ``<name>.png`` and ``.pdf``; returns the PNG path.
+    """Stamp ``fig``, check its layout (:data:`LAYOUT_RULES`), then save ``<name>.png`` and
+    ``<name>.pdf``; returns the PNG path. Nothing is written when a rule breaks.
 
     ``published_only=True`` marks a figure drawn from published tables alone (no model outputs), which
-    is a real result in every profile; everything else is stamped as random weights in ``smoke``."""
+    is a real result in every profile; everything else carries the run's banner in smoke/rehearsal."""
     stamp(fig, source, published_only)
+    enforce_layout(fig, name)
     out = output_dir() / f"{name}.png"
     fig.savefig(out, dpi=150, bbox_inches="tight")
     fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight")
@@ -94,9 +453,106 @@ def save_figure(fig: plt.Figure, name: str, source: str, *, published_only: bool
 
 
 def save_table(df: pd.DataFrame, name: str, *, published_only: bool = False) -> Path:
-    """Save a tidy table as ``<name>.csv`` (smoke tables from caches carry the banner in a column)."""
-    if _smoke_banner(published_only):
-        df = df.assign(note=SMOKE_BANNER)
+    """Save a tidy table as ``<name>.csv`` (tables that are not results carry the banner in a column)."""
+    banner = _banner(published_only)
+    if banner:
+        df = df.assign(note=banner)
     out = output_dir() / f"{name}.csv"
     df.to_csv(out, index=False, float_format="%.6g")
     return out
+
+
+# --------------------------------------------------------------------------- claim figures
+
+#: Marker of the headline protocol in a specification curve.
+HEADLINE_MARKER = "D"
+#: Colours of a variant's rule outcome: holds / fails / not computed.
+OUTCOME_COLORS: dict[str, str] = {"rule holds": style.TIER_COLORS[REPRODUCED],
+                                  "rule fails": style.TIER_COLORS[NOT_REPRODUCED],
+                                  "not computed": style.TIER_COLORS[NOT_TESTABLE]}
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _outcome(holds: bool | None) -> str:
+    return "not computed" if holds is None else ("rule holds" if holds else "rule fails")
+
+
+def spec_curve(claim: Claim, ax=None) -> plt.Figure:
+    """Specification curve of one claim (Simonsohn, Simmons & Nelson 2020): the headline statistic
+    with its interval under every variant, sorted by value, coloured by the rule's outcome, the
+    headline protocol marked. Variants without a value are listed in the x label."""
+    frame = claim.variants_frame()
+    if frame.empty:  # no multiverse: the headline alone
+        frame = pd.DataFrame([{"name": "headline", "value": claim.value, "low": claim.low, "high": claim.high,
+                               "holds": None if claim.tier == NOT_TESTABLE else claim.tier != NOT_REPRODUCED,
+                               "headline": True}])
+    done = frame[np.isfinite(frame["value"].astype(float))].sort_values("value").reset_index(drop=True)
+    missing = frame.loc[~np.isfinite(frame["value"].astype(float)), "name"]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.28 * max(len(done), 1)), layout="constrained")
+    else:
+        fig = ax.figure
+    y = np.arange(len(done))
+    for outcome, colour in OUTCOME_COLORS.items():
+        rows = done[done["holds"].map(_outcome) == outcome]
+        if rows.empty:
+            continue
+        lo = (rows["value"] - rows["low"]).clip(lower=0).fillna(0)
+        hi = (rows["high"] - rows["value"]).clip(lower=0).fillna(0)
+        ax.errorbar(rows["value"], rows.index, xerr=[lo, hi], fmt="o", color=colour, ecolor=colour, capsize=2,
+                    label=outcome)
+    head = done[done["headline"].astype(bool)]
+    if not head.empty:
+        ax.scatter(head["value"], head.index, s=90, marker=HEADLINE_MARKER, facecolor="none", edgecolor="black",
+                   linewidth=1.4, zorder=5, label="headline protocol")
+    ax.set_yticks(y, [_wrap(n, 40) for n in done["name"]])
+    for lbl, is_head in zip(ax.get_yticklabels(), done["headline"].astype(bool)):
+        lbl.set_fontweight("bold" if is_head else "normal")
+    ax.set_ylim(-0.7, len(done) - 0.3)
+    ax.set_ylabel("protocol variant (sorted)")
+    xlabel = _wrap(claim.statistic, 70)
+    if len(missing):
+        xlabel += "\n" + _wrap("not computed: " + ", ".join(missing), 90)
+    ax.set_xlabel(xlabel)
+    ax.set_title(f"{claim.id}: specification curve — {claim.tier}", loc="left", fontsize=11,
+                 color=style.tier_color(claim.tier))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+def claims_overview(claims: Iterable[Claim], ncols: int = 3) -> plt.Figure:
+    """Every claim in one figure: a panel per claim with its headline statistic and interval,
+    coloured by tier (reproduced / fragile / not reproduced / not testable here), the breaking
+    variants of a fragile claim and the missing input of a not-testable one written under it."""
+    claims = list(claims)
+    nrows = max(1, int(np.ceil(len(claims) / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 1.9 * nrows), layout="constrained",
+                             squeeze=False)
+    for ax, c in zip(axes.ravel(), claims):
+        colour = style.tier_color(c.tier)
+        ax.set_title(f"{c.id}: {c.tier}", loc="left", fontsize=10, color=colour, weight="bold")
+        ax.set_yticks([])
+        if np.isfinite(c.value):
+            lo = c.value - c.low if np.isfinite(c.low) else 0.0
+            hi = c.high - c.value if np.isfinite(c.high) else 0.0
+            ax.errorbar([c.value], [0], xerr=[[max(lo, 0)], [max(hi, 0)]], fmt="o", color=colour, capsize=4,
+                        markersize=7)
+            ax.set_ylim(-1, 1)
+            note = f"fails under: {', '.join(c.breaking_variants)}" if c.breaking_variants else ""
+            ax.set_xlabel(_wrap(c.statistic, 48) + (("\n" + _wrap(note, 55)) if note else ""), fontsize=8)
+            ax.tick_params(axis="x", labelsize=8)
+            ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+        else:
+            ax.axis("off")
+            ax.text(0.0, 0.75, _wrap("needs: " + (c.needs or c.evidence), 55), transform=ax.transAxes, fontsize=8,
+                    va="top", ha="left", color="0.25")
+    for ax in axes.ravel()[len(claims):]:
+        ax.set_visible(False)
+    handles = [Patch(color=style.tier_color(t), label=t) for t in TIERS]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(TIERS), frameon=False, fontsize=9)
+    fig.suptitle("Claims: verdict tier and headline statistic with interval", fontsize=12)
+    return fig
+

@@ -147,6 +147,21 @@ def group_color(group: str | None) -> str:
     return GROUP_COLORS[group_key(group)]
 
 
+# --------------------------------------------------------------------------- verdict tiers
+
+#: One colour per verdict tier (``sections._base.TIERS``): reproduced green, fragile orange (a fragile
+#: verdict must be visible), not reproduced vermillion, not testable a mid grey (legible as text).
+TIER_COLORS: dict[str, str] = {
+    "reproduced": OKABE_ITO["bluish green"], "fragile": OKABE_ITO["orange"],
+    "not reproduced": OKABE_ITO["vermillion"], "not testable here": "#7F7F7F",
+}
+
+
+def tier_color(tier: str) -> str:
+    """Colour of a verdict tier (unknown tiers: the 'other' brown)."""
+    return TIER_COLORS.get(tier, OTHER_BROWN)
+
+
 # --------------------------------------------------------------------------- architecture families
 
 #: One marker per architecture family. Image-text families outside CLIP (SigLIP, CoCa, EVA, ...)
