@@ -1,4 +1,4 @@
-"""Section 03 (shape bias): deduplicated model-vs-human trials, grouped shape bias, claims C3/C4, cache path."""
+"""Section 03 (shape bias): deduplicated model-vs-human trials, grouped shape bias, C3 multiverse, C4, cache path."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cliprobust import cache, fetch, published, sections
+from cliprobust import cache, fetch, published
 from cliprobust.metrics import shape_bias as S
 from cliprobust.sections import shape_bias as B
+from cliprobust.sections._base import FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Run
 
-VERDICTS = set(sections.VERDICTS)
+NB = 200  # bootstrap draws in tests (the notebooks use stats.N_BOOT)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def trials(mirror: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def table(trials) -> pd.DataFrame:
-    return B.shape_bias_table(trials, n_boot=300)
+    return B.shape_bias_table(trials, n_boot=NB)
 
 
 def _loop_shape_bias(rows: pd.DataFrame) -> float:
@@ -87,38 +88,110 @@ def test_per_category_equals_loop(trials) -> None:
     assert set(pc.loc[pc["level"] == "group", "name"]) == set(B.GROUPS)
 
 
-def test_claim_c3_rule(table) -> None:
-    res = B.claim_c3(table)
-    assert res["claim"] == "C3" and res["verdict"] in VERDICTS
-    g = table[table["level"] == "group"].set_index("group")
-    expect = all(g.loc["clip", "ci_low"] > g.loc[k, "ci_high"] for k in B.C3_COMPARED)
-    assert res["verdict"] == (B.REPRODUCED if expect else B.NOT_REPRODUCED)
-    lowered = table.copy()
-    clip = lowered["group"] == "clip"
-    lowered.loc[clip, ["shape_bias", "ci_low", "ci_high"]] = [0.2, 0.18, 0.22]
-    assert B.claim_c3(lowered)["verdict"] == B.NOT_REPRODUCED
-
-
 def _synthetic_trials(trials: pd.DataFrame, subject: str, group: str, p_shape: float, seed: int) -> pd.DataFrame:
-    """A fake model: answers the shape cue with probability p_shape, else the texture cue."""
+    """A fake decision maker: answers the shape cue with probability p_shape, else the texture cue."""
     base = trials[trials["subject"] == "clip"][["stimulus", "shape", "texture"]].reset_index(drop=True)
     pick = np.random.default_rng(seed).random(len(base)) < p_shape
-    return base.assign(subject=subject, group=group, label=subject,
+    return base.assign(subject=subject, group=group, label=subject, kind="model",
                        response=np.where(pick, base["shape"], base["texture"]))
 
 
+def _population(trials: pd.DataFrame, clip: float, others: dict[str, tuple[str, float]]) -> pd.DataFrame:
+    parts = [_synthetic_trials(trials, "clip", "clip", clip, 0)]
+    parts += [_synthetic_trials(trials, name, grp, p, k + 1) for k, (name, (grp, p)) in enumerate(others.items())]
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_hits_and_draws_equal_the_loop(trials) -> None:
+    h = B.hits(trials)
+    assert h.shape.shape == (21, 1280) and (h.shape + h.texture <= 1).all()
+    for name, rows in list(trials.groupby("subject"))[:4]:
+        assert B.shape_bias_draws(h, [name])[0] == pytest.approx(_loop_shape_bias(rows), abs=1e-12)
+    sup = [s for s, g in zip(h.subjects, h.groups) if g == "supervised"]
+    pooled = _loop_shape_bias(trials[trials["subject"].isin(sup)])
+    assert B.shape_bias_draws(h, sup, "pooled")[0] == pytest.approx(pooled, abs=1e-12)
+    mean = np.mean([_loop_shape_bias(trials[trials["subject"] == s]) for s in sup])
+    assert B.shape_bias_draws(h, sup, "member-mean")[0] == pytest.approx(mean, abs=1e-12)
+    pc = B.per_category_frame(trials)
+    cat = pc[(pc["level"] == "group") & (pc["name"] == "supervised")]["shape_bias"].mean()
+    assert B.shape_bias_draws(h, sup, "category-mean")[0] == pytest.approx(cat, abs=1e-12)
+
+
+def test_stimulus_bootstrap_matches_scipy(trials) -> None:
+    """The CI of one model's shape bias equals scipy.stats.bootstrap's percentile interval over stimuli
+    up to Monte-Carlo error."""
+    from scipy import stats as sps
+    h = B.hits(trials)
+    i = h.subjects.index("clip")
+    tab = B.shape_bias_table(trials, n_boot=2000)
+    ours = tab[tab["level"] == "member"].set_index("name").loc["clip"]
+    ref = sps.bootstrap((h.shape[i], h.texture[i]), lambda s, t: s.sum() / (s.sum() + t.sum()), paired=True,
+                        vectorized=False, n_resamples=2000, method="percentile", random_state=1)
+    assert ours["ci_low"] == pytest.approx(ref.confidence_interval.low, abs=0.01)
+    assert ours["ci_high"] == pytest.approx(ref.confidence_interval.high, abs=0.01)
+
+
+def test_paired_difference_is_narrower_than_unpaired(trials) -> None:
+    comp = B.c3_comparisons(trials, unit="model", n_boot=NB).set_index("compared")
+    r = comp.loc["ViT-B MoCo-v3"]
+    # the two own intervals overlap (issue 11), the paired interval of the difference is narrower than
+    # the difference of the two interval half-widths added up
+    assert r["clip_low"] < r["other_high"]
+    assert (r["high"] - r["low"]) < (r["clip_high"] - r["clip_low"]) + (r["other_high"] - r["other_low"])
+    from statsmodels.stats.multitest import multipletests
+    np.testing.assert_allclose(comp["p_adj"], multipletests(comp["p"], method="holm")[1])
+
+
+def test_claim_c3_tiers_on_synthetic_trials(trials) -> None:
+    far = _population(trials, 0.8, {"a": ("supervised", 0.25), "b": ("supervised", 0.3),
+                                    "c": ("self-supervised", 0.3), "d": ("self-supervised", 0.35)})
+    assert B.claim_c3(Run(), trials=far, n_boot=NB).tier == REPRODUCED
+    # one self-supervised model as shape-biased as CLIP: groups still differ, models do not
+    close = _population(trials, 0.6, {"a": ("supervised", 0.25), "b": ("supervised", 0.3),
+                                      "c": ("self-supervised", 0.3), "d": ("self-supervised", 0.6)})
+    c = B.claim_c3(Run(), trials=close, n_boot=NB)
+    assert c.tier == FRAGILE and "unit=model" in c.breaking_variants, c.variants_frame()
+    low = _population(trials, 0.3, {"a": ("supervised", 0.3), "c": ("self-supervised", 0.35)})
+    assert B.claim_c3(Run(), trials=low, n_boot=NB).tier == NOT_REPRODUCED
+
+
+def test_claim_c3_on_published_trials(trials) -> None:
+    c = B.claim_c3(Run(), trials=trials, n_boot=NB)
+    vf = c.variants_frame().set_index("name")
+    assert vf["headline"].sum() == 1 and len(vf) == 1 + len(B.C3_VARIANTS)
+    comp = c.numbers["comparisons"].set_index("compared")
+    assert list(comp.index) == list(B.C3_COMPARED)
+    # data facts: CLIP ViT-B/16 0.476; the closest model is ViT-B MoCo-v3 (0.446) and the closest group
+    # the self-supervised one (0.327)
+    assert comp["clip"].iloc[0] == pytest.approx(0.4757, abs=5e-4)
+    assert comp.loc["self-supervised", "other"] == pytest.approx(0.327, abs=5e-4)
+    assert "ViT-B MoCo-v3" in vf.loc["unit=model", "note"]
+    assert c.value == pytest.approx(comp["diff"].min())
+    assert "One CLIP model" in c.evidence
+    # an option changes the headline protocol
+    m = B.claim_c3(Run(options={"unit": "model"}), trials=trials, n_boot=NB)
+    assert m.numbers["protocol"]["unit"] == "model" and len(m.numbers["comparisons"]) == 9
+
+
+def test_group_labels_name_one_model_groups(table) -> None:
+    lab = B.group_labels(table)
+    assert lab["clip"] == "CLIP ViT-B/16 (1 model)" and lab["human"] == "humans (10 observers)"
+    assert lab["self-supervised"] == "self-supervised (6 models)"
+
+
 def test_claim_c4_needs_both_clip_groups(trials) -> None:
-    none = B.claim_c4(pd.DataFrame(columns=["subject", "group"]))
-    assert none["verdict"] == B.NOT_TESTABLE
+    none = B.claim_c4(Run("full"), cached=pd.DataFrame(columns=["subject", "group"]))
+    assert none.tier == NOT_TESTABLE and "CLIP-FT" in none.needs
     zs = _synthetic_trials(trials, "open_clip:ViT-B-16/openai", "clip-zeroshot", 0.6, 1)
     ft = _synthetic_trials(trials, "timm:vit_base_patch16_clip_224.openai_ft_in1k", "clip-ft", 0.3, 2)
     smoke = _synthetic_trials(trials, "open_clip:ViT-B-32/none", "smoke", 0.9, 3)
-    assert B.claim_c4(pd.concat([zs, smoke]))["verdict"] == B.NOT_TESTABLE
-    res = B.claim_c4(pd.concat([zs, ft, smoke]), n_boot=200)
-    assert res["verdict"] == B.REPRODUCED
-    assert res["numbers"]["clip-ft"][0] < res["numbers"]["clip-zeroshot"][0]
+    assert B.claim_c4(Run("full"), cached=pd.concat([zs, smoke])).tier == NOT_TESTABLE
+    res = B.claim_c4(Run("full"), cached=pd.concat([zs, ft, smoke]), n_boot=NB)
+    assert res.tier == REPRODUCED and res.value > 0 and res.low > 0
     flipped = pd.concat([zs.assign(group="clip-ft"), ft.assign(group="clip-zeroshot")])
-    assert B.claim_c4(flipped, n_boot=200)["verdict"] == B.NOT_REPRODUCED
+    assert B.claim_c4(Run("full"), cached=flipped, n_boot=NB).tier == NOT_REPRODUCED
+    # random-init caches never judge it
+    assert B.claim_c4(Run("smoke"), cached=pd.concat([zs, ft]), n_boot=NB).tier == NOT_TESTABLE
 
 
 def _outputs(model: str, clip: bool, decide_texture: bool) -> cache.Outputs:
@@ -160,25 +233,22 @@ def test_outputs_trials_checks_labels(mirror: Path) -> None:
 def test_cached_trials_and_table_from_cache(monkeypatch, mirror: Path) -> None:
     fakes = {"timm:test_resnet.r160_in1k": _outputs("timm:test_resnet.r160_in1k", False, False),
              "open_clip:ViT-B-32/none": _outputs("open_clip:ViT-B-32/none", True, True)}
-    monkeypatch.setattr(B.cache, "load", lambda m, d: fakes[m])
-    status = pd.DataFrame({"model": [*fakes, "open_clip:cliprobust-tiny/none"],
-                           "status": ["complete", "derivable", "partial"]})
-    tr = B.cached_trials(status)
+    monkeypatch.setattr(B.outputs, "load", lambda m, d: fakes[m])
+    inv = pd.DataFrame({"model": [*fakes, "open_clip:cliprobust-tiny/none"], "dataset": "cue-conflict",
+                        "status": ["complete", "derivable", "partial"]})
+    tr = B.cached_trials(inv)
     assert set(tr["subject"]) == set(fakes) and set(tr["group"]) == {"smoke"}
     tab = B.shape_bias_table(tr, n_boot=100)
     sb = tab[tab["level"] == "member"].set_index("name")["shape_bias"]
     assert sb["timm:test_resnet.r160_in1k"] == 1.0 and sb["open_clip:ViT-B-32/none"] == 0.0
-    assert B.claim_c4(tr)["verdict"] == B.NOT_TESTABLE  # smoke models are neither CLIP group
+    assert B.claim_c4(Run("smoke"), cached=tr).tier == NOT_TESTABLE  # smoke models are neither CLIP group
 
 
-def test_cache_status_fast_path_agrees_with_ls(tmp_path: Path, monkeypatch) -> None:
-    from cliprobust import paths
+def test_cache_inventory_plans(tmp_path: Path, monkeypatch) -> None:
+    from cliprobust import paths, zoo
     monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "outputs"))
-    st = B.cache_status("smoke")
-    assert list(st["model"]) == [e.id for e in B.zoo.select("smoke")]
-    assert set(st["status"]) == {"missing"}
-    # a model with a cache folder goes through cache.ls, whose verdict (no complete entry) must match
-    B.cache.slot_dir(st["model"][0], B.CACHE_DATASET).mkdir(parents=True)
-    st2 = B.cache_status("smoke")
-    assert list(st2["model"]) == list(st["model"])
-    assert st2["status"][0] == cache.ls(st["model"][0], B.CACHE_DATASET)["status"][0] == "missing"
+    inv = B.cache_inventory(Run("smoke"))
+    assert list(inv["model"]) == [e.id for e in zoo.select("smoke")]
+    assert set(inv["dataset"]) == {B.CACHE_DATASET} and set(inv["status"]) == {"missing"}
+    full = B.cache_inventory(Run("full"))
+    assert set(full["model"]) == {e.id for e in zoo.select("clip-zeroshot,clip-ft,imagenet")}
