@@ -1,0 +1,351 @@
+"""Section 09 -- model cards: one row per model that two or more published sources evaluate.
+
+Each paper measures one robustness property on its own models. Joining the published tables on
+the model gives, for the models they share, a card with every property side by side -- and asks
+the question no paper answers: do these properties move together across models?
+
+Properties (each from the section that already computes it; nothing is recomputed here):
+
+- ``er:<shift>`` -- effective robustness per natural shift and on the mean shift accuracy
+  (:func:`.effective_robustness.er_frame`, testbed STANDARD baseline line in logit space; CI from
+  resampling baseline models). Sources: open_clip / testbed / timm rows.
+- ``factor_er:mean`` -- mean factor-level ER over the 10 ImageNet-X factors of Tu et al. §4.1
+  (:func:`.visual_factors.factor_er_frame`). Interval: mean of the per-factor interval ends, a
+  conservative bound (the factors share images, so their errors are not independent; the mean of
+  the bounds is wide enough under any correlation). Source: ImageNet-X (and model-vs-human's
+  ImageNet-val decisions of CLIP ViT-B/16 aggregated on ImageNet-X's annotations).
+- ``shape_bias`` -- model-vs-human cue-conflict shape bias (:func:`.shape_bias.shape_bias_table`,
+  CI from resampling trials).
+- ``ood_auroc:cood`` -- COOD OOD AUROC with the softmax score averaged over its 11 severity levels
+  (:func:`.ood_detection.cood_summary`); the source gives no per-sample data, so no interval.
+- ``ood_auroc:ninco`` -- NINCO AUROC on its fixed OOD classes (MSP; zero-shot CLIPs only have MCM in
+  NINCO's table, which the ``note`` says); no interval (no per-sample data).
+- ``confidence_gap`` -- COOD's mean ImageNet-val softmax confidence minus top-1 accuracy (an ID-only
+  lower bound on calibration error, as in claim C7). Interval: the Wilson interval of the accuracy
+  on the 50,000 val images; the mean confidence has no per-sample data, so its error is not in it.
+- ``imagenet_top1`` -- ImageNet-val top-1 as each source reports it (Wilson interval), the check of
+  the join: the same weights must score the same in every source.
+
+The join rule (:func:`canonical_key`): two rows are one model when they share the canonical key
+``"<architecture> | <pretraining>"``. Keys are assigned by explicit, per-source name rules, and only
+where the sources name the same weights:
+
+1. OpenAI CLIP, zero-shot (pretraining ``WIT-400M (OpenAI CLIP)``): open_clip ``<arch>/openai``;
+   testbed and ImageNet-X ``resnet50_clip_zeroshot`` / ``vit_b_32_clip_zeroshot``; model-vs-human ``clip`` (its
+   model zoo loads OpenAI ViT-B/16); COOD ``CLIP_<arch>``; NINCO ``clip-<arch>``.
+2. OpenAI / LAION-2B CLIP fine-tuned on ImageNet (timm): timm ``vit_*_clip_<res>.<src>_ft_<ft>``
+   and NINCO ``vit_*_<res>_<src>_<ft>`` (NINCO's ``in21k_in1k`` is timm's ``in12k_in1k`` tag: the
+   12k set is a subset of ImageNet-21k, and timm ships no other such weights).
+3. Supervised ImageNet-1k models with torchvision weights (pretraining ``ImageNet-1k
+   (torchvision)``): the testbed and ImageNet-X names equal to a torchvision builder name
+   (:data:`TORCHVISION_ARCHS`; both list the testbed's models under the same names), COOD's
+   ``<name>_torchvision``, and model-vs-human's ``resnet50-sup`` (its ``resnet50`` twin loads
+   torchvision's weights).
+4. Other imagenet-testbed models: the testbed and ImageNet-X's ``imagenet_testbed`` group (which
+   evaluates the testbed's models under the testbed's names) -- key ``<testbed name> | ImageNet-1k
+   (imagenet-testbed weights)``, or ``more than ImageNet-1k`` for the testbed's MORE_DATA type. ImageNet-X's model-vs-human group (``imagenetx-mvh:*``) is not
+   joined: its names (``clip``, ``resnet50``) do not say which weights it loaded.
+
+Bare timm names without a pretrained tag (COOD, NINCO) are never joined to tagged timm rows: the
+same bare name has pointed to different weights across timm versions. A card is kept when at least
+:data:`MIN_SOURCES` distinct published sources contribute to it.
+
+Correlations (:func:`property_correlations`): Spearman rank correlation of two properties across
+the cards that have both, with a percentile interval from resampling models
+(:func:`cliprobust.metrics.stats.correlation_interval`), within each model group and over all
+cards; with fewer than :data:`MIN_N_CORRELATION` models no correlation is reported, and the row
+says so.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from itertools import combinations
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .. import published
+from ..metrics import stats
+
+#: A card needs this many distinct published sources (one source alone is that paper's table).
+MIN_SOURCES: int = 2
+#: Fewest models for a rank correlation with an interval: with n < 5 Spearman's rho takes so few
+#: values that a bootstrap interval is meaningless (|rho| = 1 has p = 0.083 two-sided at n = 4).
+MIN_N_CORRELATION: int = 5
+#: ImageNet validation images (denominator of every published ImageNet top-1 here).
+IMAGENET_VAL_N: int = 50_000
+#: Largest ImageNet top-1 difference (fraction) allowed between two sources joined on one key; the
+#: sources use different prompts (CLIP) or resize/crop code (torchvision), a few tenths of a point.
+JOIN_TOP1_TOLERANCE: float = 0.015
+
+#: Pretraining labels of the canonical key.
+OPENAI_CLIP = "WIT-400M (OpenAI CLIP)"
+TORCHVISION_IN1K = "ImageNet-1k (torchvision)"
+TESTBED_WEIGHTS = "ImageNet-1k (imagenet-testbed weights)"
+TESTBED_MORE_DATA = "more than ImageNet-1k (imagenet-testbed weights)"
+#: Model groups of the cards (correlations are reported within each and over all).
+GROUP_CLIP, GROUP_CLIP_FT, GROUP_IMAGENET, GROUP_MORE_DATA = "clip-zeroshot", "clip-ft", "imagenet", "imagenet-more-data"
+
+#: torchvision's ImageNet-1k classification builders of the published era (torchvision <= 0.12),
+#: the names under which torchvision weights appear in the testbed, ImageNet-X and COOD.
+TORCHVISION_ARCHS: frozenset[str] = frozenset({
+    "alexnet", "densenet121", "densenet161", "densenet169", "densenet201", "googlenet", "inception_v3",
+    "mnasnet0_5", "mnasnet1_0", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "resnet18",
+    "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
+    "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "squeezenet1_0", "squeezenet1_1", "vgg11", "vgg11_bn",
+    "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "wide_resnet50_2", "wide_resnet101_2",
+})
+
+#: The published sources a card can join (``timm`` rows are timm's own ImageNet results).
+SOURCES: tuple[str, ...] = ("open_clip", "testbed", "timm", "imagenetx", "model-vs-human", "cood", "ninco")
+
+#: Properties of a card, in display order.
+PROPERTIES: tuple[str, ...] = (
+    "imagenet_top1", "er:imagenet-v2", "er:imagenet-r", "er:imagenet-sketch", "er:objectnet", "er:imagenet-a",
+    "er:mean-shift", "factor_er:mean", "shape_bias", "ood_auroc:cood", "ood_auroc:ninco", "confidence_gap",
+)
+#: Properties compared pairwise across models (one per paper question; per-shift ERs are summarised
+#: by the mean-shift ER). ImageNet top-1 is not a robustness property; it is included to show how much
+#: of a co-movement plain accuracy could explain (OOD AUROC and the confidence gap track it).
+CORRELATED: tuple[str, ...] = ("imagenet_top1", "er:mean-shift", "factor_er:mean", "shape_bias", "ood_auroc:cood",
+                               "ood_auroc:ninco", "confidence_gap")
+
+LONG_COLUMNS = ["key", "arch", "pretraining", "group", "property", "value", "low", "high", "source", "name",
+                "interval", "note"]
+
+_CLIP_ARCH = re.compile(r"(?:CLIP_|clip-)?(RN\d+(?:x\d+)?|ViT-([BLHg])[-~/]?(\d+)(?:[-@](\d+)(?:px)?)?)")
+_CLIP_FT = re.compile(r"vit_(base|large)_patch(\d+)_(?:clip_)?(\d+)[._](openai|laion2b)_(?:ft_)?(in1k|in1[2]k_in1k|in21k_in1k)")
+
+
+def clip_arch(raw: str) -> str | None:
+    """Display architecture of an OpenAI CLIP tower from any source's spelling (``ViT-B-32``,
+    ``ViT-B~32``, ``ViT-B16``, ``ViT-L-14-336``, ``ViT-L~14@336px``, ``RN50x4``), else None."""
+    m = _CLIP_ARCH.fullmatch(raw)
+    if m is None:
+        return None
+    if m.group(2) is None:
+        return m.group(1)
+    return f"ViT-{m.group(2)}/{m.group(3)}" + (f"@{m.group(4)}" if m.group(4) else "")
+
+
+def _clip_ft_key(name: str) -> tuple[str, str] | None:
+    m = _CLIP_FT.fullmatch(name)
+    if m is None:
+        return None
+    size, patch, res, src, ft = m.groups()
+    data = "WIT-400M" if src == "openai" else "LAION-2B"
+    ft_label = "IN-1k" if ft == "in1k" else "IN-12k -> IN-1k"
+    return f"ViT-{size[0].upper()}/{patch}@{res}", f"{data} CLIP, fine-tuned {ft_label} (timm)"
+
+
+def canonical_key(source: str, name: str) -> tuple[str, str, str] | None:
+    """``(architecture, pretraining, group)`` of a source's model name under the join rule of this
+    module's docstring, or None when the name joins nothing."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; known: {SOURCES}")
+    zeroshot = {"open_clip": name[:-len("/openai")] if name.endswith("/openai") else None,
+                "imagenetx": {**_TESTBED_CLIP, "mvh:clip": "ViT-B-16"}.get(name),
+                "testbed": _TESTBED_CLIP.get(name),
+                "model-vs-human": "ViT-B-16" if name == "clip" else None,
+                "cood": name if name in published.COOD_CLIP_ZEROSHOT else None,
+                "ninco": name if name in published.NINCO_CLIP_ZEROSHOT else None}.get(source)
+    if zeroshot is not None and clip_arch(zeroshot):
+        return clip_arch(zeroshot), OPENAI_CLIP, GROUP_CLIP
+    if source in ("timm", "ninco") and _clip_ft_key(name):
+        return (*_clip_ft_key(name), GROUP_CLIP_FT)
+    torchvision = {"testbed": name, "imagenetx": name,
+                   "cood": name[:-len("_torchvision")] if name.endswith("_torchvision") else None,
+                   "model-vs-human": "resnet50" if name == "resnet50-sup" else None}.get(source)
+    if torchvision in TORCHVISION_ARCHS:
+        return torchvision, TORCHVISION_IN1K, GROUP_IMAGENET
+    if source in ("testbed", "imagenetx") and name in _testbed_types():
+        more = _testbed_types()[name] == "MORE_DATA"
+        return name, TESTBED_MORE_DATA if more else TESTBED_WEIGHTS, GROUP_MORE_DATA if more else GROUP_IMAGENET
+    return None
+
+
+#: The testbed's (and ImageNet-X's) names of its two zero-shot OpenAI CLIP rows -> architecture.
+_TESTBED_CLIP: dict[str, str] = {"resnet50_clip_zeroshot": "RN50", "vit_b_32_clip_zeroshot": "ViT-B-32"}
+
+
+@lru_cache(maxsize=1)
+def _testbed_types() -> dict[str, str]:
+    """imagenet-testbed model name -> its type (STANDARD, MORE_DATA, ...), CLIP rows left out."""
+    t = published.testbed_model_types()
+    return {m: ty for m, ty in zip(t["model"], t["type"]) if m not in _TESTBED_CLIP}
+
+
+def _keyed(rows: pd.DataFrame, source: pd.Series | str) -> pd.DataFrame:
+    """Rows with ``source``/``name`` columns, keyed; rows that join nothing are dropped."""
+    rows = rows.assign(source=source)
+    keys = [canonical_key(s, n) for s, n in zip(rows["source"], rows["name"])]
+    rows = rows.assign(arch=[k[0] if k else None for k in keys], pretraining=[k[1] if k else None for k in keys],
+                       group=[k[2] if k else None for k in keys])
+    rows = rows[rows["arch"].notna()].copy()
+    rows["key"] = rows["arch"] + " | " + rows["pretraining"]
+    for col in ("low", "high"):
+        if col not in rows:
+            rows[col] = np.nan
+    rows["note"] = rows["note"] if "note" in rows else ""
+    return rows[LONG_COLUMNS].reset_index(drop=True)
+
+
+def _strip_prefix(models: pd.Series) -> pd.Series:
+    return models.str.split(":", n=1).str[1]
+
+
+# --------------------------------------------------------------------------- one reader per property
+
+
+def er_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """ER per shift and on the mean shift accuracy, plus ImageNet top-1, from the ER section's
+    tidy frame (testbed STANDARD baseline). open_clip rows stand for their weights (the LAION
+    scaling-law table repeats three OpenAI rows)."""
+    from . import effective_robustness as er
+
+    f = er.er_frame() if frame is None else frame
+    f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*er.SHIFTS, er.MEAN_SHIFT])]
+    rows = pd.DataFrame({"name": _strip_prefix(f["model"]), "source": f["source"],
+                         "property": "er:" + f["shift"], "value": f["er"], "low": f["ci_low"], "high": f["ci_high"],
+                         "interval": "resampling baseline models (the line)"})
+    top = f.drop_duplicates("model")
+    lo, hi = stats.wilson_interval(np.round(top["id_acc"].to_numpy() * IMAGENET_VAL_N), IMAGENET_VAL_N)
+    acc = pd.DataFrame({"name": _strip_prefix(top["model"]), "source": top["source"], "property": "imagenet_top1",
+                        "value": top["id_acc"], "low": lo, "high": hi, "interval": "Wilson, 50,000 val images"})
+    both = pd.concat([rows, acc], ignore_index=True)
+    return _keyed(both.drop(columns="source"), both["source"])
+
+
+def factor_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Mean factor-level ER over the 10 paper factors (ImageNet-X), from the visual-factors section."""
+    from . import visual_factors as vf
+
+    f = vf.factor_er_frame() if frame is None else frame
+    f = f[f["factor"].isin(vf.PAPER_FACTORS)]
+    g = f.groupby("model").agg(value=("er", "mean"), low=("ci_low", "mean"), high=("ci_high", "mean"),
+                               n=("factor", "nunique")).reset_index()
+    g = g[g["n"] == len(vf.PAPER_FACTORS)]
+    rows = pd.DataFrame({"name": g["model"].str.removeprefix("imagenetx:"), "property": "factor_er:mean", "value": g["value"],
+                         "low": g["low"], "high": g["high"],
+                         "interval": "mean of per-factor bounds (resampling baseline models; conservative)",
+                         "note": np.where(g["model"].str.startswith("mvh:"),
+                                          "model-vs-human ImageNet-val decisions on ImageNet-X annotations", "")})
+    return _keyed(rows, "imagenetx")
+
+
+def shape_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Cue-conflict shape bias per model (model-vs-human), from the shape-bias section."""
+    from . import shape_bias as sb
+
+    t = sb.shape_bias_table() if table is None else table
+    t = t[(t["level"] == "member") & (t["group"] != "human")]
+    rows = pd.DataFrame({"name": t["name"], "property": "shape_bias", "value": t["shape_bias"],
+                         "low": t["ci_low"], "high": t["ci_high"], "interval": "resampling trials"})
+    return _keyed(rows, "model-vs-human")
+
+
+def cood_rows(summary: pd.DataFrame | None = None, cood: pd.DataFrame | None = None) -> pd.DataFrame:
+    """COOD OOD AUROC (softmax, mean over severities; ood-detection section) and the confidence gap
+    (mean ImageNet-val softmax confidence − top-1, from the published COOD table)."""
+    from . import ood_detection as od
+
+    s = od.cood_summary() if summary is None else summary
+    auroc = pd.DataFrame({"name": s["name"], "property": "ood_auroc:cood", "value": s["ood_auroc"],
+                          "interval": "none (no per-sample data)", "note": "softmax, mean of 11 severities"})
+    c = published.cood_results() if cood is None else cood
+    c = c[(c["confidence"] == "softmax") & (c["severity"] == 0)].drop_duplicates("name")
+    lo, hi = stats.wilson_interval(np.round(c["id_top1"].to_numpy() * IMAGENET_VAL_N), IMAGENET_VAL_N)
+    gap = pd.DataFrame({"name": c["name"], "property": "confidence_gap", "value": c["id_avg_conf"] - c["id_top1"],
+                        "low": c["id_avg_conf"].to_numpy() - hi, "high": c["id_avg_conf"].to_numpy() - lo,
+                        "interval": "Wilson on the accuracy only (confidence: no per-sample data)"})
+    top = pd.DataFrame({"name": c["name"], "property": "imagenet_top1", "value": c["id_top1"], "low": lo,
+                        "high": hi, "interval": "Wilson, 50,000 val images"})
+    return _keyed(pd.concat([auroc, gap, top], ignore_index=True), "cood")
+
+
+#: NINCO score per group: MSP where the table has it; zero-shot CLIPs have only MCM / cosine there.
+NINCO_SCORES: dict[str, str] = {GROUP_CLIP: "mcm-clip", GROUP_CLIP_FT: "MSP", GROUP_IMAGENET: "MSP",
+                                GROUP_MORE_DATA: "MSP"}
+
+
+def ninco_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """NINCO AUROC on its fixed OOD classes (ood-detection section's table), score per :data:`NINCO_SCORES`."""
+    from . import ood_detection as od
+
+    t = od.ninco_table() if table is None else table
+    t = t[t["benchmark"] == od.NINCO_BENCHMARK]
+    rows = _keyed(pd.DataFrame({"name": t["name"], "property": "ood_auroc:ninco", "value": t["auroc"],
+                                "interval": "none (no per-sample data)", "note": t["method"]}), "ninco")
+    return rows[rows["note"] == rows["group"].map(NINCO_SCORES)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- cards
+
+
+def card_long(parts: Iterable[pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Every keyed measurement, one row per (key, property, source), restricted to keys that at
+    least :data:`MIN_SOURCES` distinct sources evaluate."""
+    parts = [er_rows(), factor_rows(), shape_rows(), cood_rows(), ninco_rows()] if parts is None else list(parts)
+    long = pd.concat(parts, ignore_index=True)
+    n_src = long.groupby("key")["source"].nunique()
+    return long[long["key"].isin(n_src.index[n_src >= MIN_SOURCES])].sort_values(["group", "key"]).reset_index(
+        drop=True)
+
+
+def top1_agreement(long: pd.DataFrame) -> pd.DataFrame:
+    """Per key with ImageNet top-1 from >= 2 sources: the largest difference between sources (the
+    join's check: one set of weights scores the same everywhere, up to protocol noise)."""
+    t = long[long["property"] == "imagenet_top1"].groupby("key")["value"]
+    out = pd.DataFrame({"n_sources": t.count(), "max_diff": t.max() - t.min()})
+    return out[out["n_sources"] >= 2].reset_index()
+
+
+def cards(long: pd.DataFrame) -> pd.DataFrame:
+    """Wide model cards: one row per key, one column per property as ``value`` (the headline
+    source: ER from open_clip/testbed/timm, top-1 from the ER tables first), plus the sources."""
+    order = {s: i for i, s in enumerate(SOURCES)}
+    first = long.assign(_o=long["source"].map(order)).sort_values("_o").drop_duplicates(["key", "property"])
+    wide = first.pivot(index="key", columns="property", values="value")
+    wide = wide[[p for p in PROPERTIES if p in wide.columns]]
+    meta = long.groupby("key").agg(arch=("arch", "first"), pretraining=("pretraining", "first"),
+                                   group=("group", "first"),
+                                   sources=("source", lambda s: ", ".join(sorted(set(s), key=order.get))))
+    return meta.join(wide).sort_values(["group", "key"]).reset_index()
+
+
+def card_intervals(long: pd.DataFrame) -> pd.DataFrame:
+    """The card values with their intervals, tidy (one row per key and property, headline source)."""
+    order = {s: i for i, s in enumerate(SOURCES)}
+    first = long.assign(_o=long["source"].map(order)).sort_values("_o").drop_duplicates(["key", "property"])
+    return first.drop(columns="_o").sort_values(["group", "key", "property"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- do the properties move together?
+
+CORRELATION_COLUMNS = ["group", "x", "y", "n", "rho", "low", "high", "note"]
+
+
+def property_correlations(wide: pd.DataFrame, properties: Iterable[str] = CORRELATED,
+                          groups: Iterable[str] = (GROUP_CLIP, GROUP_CLIP_FT, GROUP_IMAGENET, GROUP_MORE_DATA, "all"),
+                          min_n: int = MIN_N_CORRELATION) -> pd.DataFrame:
+    """Spearman rho of every pair of ``properties`` across the cards that have both, within each
+    group and over all cards, with a 95 % interval from resampling models; pairs with n < ``min_n``
+    get no correlation and a note saying so."""
+    props = [p for p in properties if p in wide.columns]
+    rows = []
+    for g in groups:
+        sub = wide if g == "all" else wide[wide["group"] == g]
+        for x, y in combinations(props, 2):
+            both = sub[[x, y]].dropna()
+            n = len(both)
+            if n < min_n:
+                rows.append({"group": g, "x": x, "y": y, "n": n, "rho": np.nan, "low": np.nan, "high": np.nan,
+                             "note": f"n = {n} < {min_n}: no correlation reported"})
+                continue
+            iv = stats.correlation_interval(both[x].to_numpy(), both[y].to_numpy(), method="spearman")
+            rows.append({"group": g, "x": x, "y": y, "n": n, "rho": iv.value, "low": iv.low, "high": iv.high,
+                         "note": "interval excludes 0" if iv.excludes_zero else "interval includes 0"})
+    return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
