@@ -181,3 +181,9 @@ def test_refuses_the_real_output_cache(tmp_cache: Path) -> None:
                               cache_dir=str(paths.data_dir() / "outputs"), chunk_size=1024, no_progress=True)
     with pytest.raises(SystemExit, match="real output cache"):
         simulate.main(args)
+
+
+def test_fast_auroc_matches_the_metric() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.beta(3, 1, 4000), rng.beta(2, 1.5, 3000)
+    assert simulate._auroc_sorted(np.sort(a), b) == pytest.approx(ood.auroc(a, b), abs=1e-6)
