@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cliprobust import fetch
+from cliprobust import fetch, published
 from cliprobust.metrics import factors as F
 from cliprobust.metrics import robustness as R
 
@@ -151,7 +151,7 @@ def test_factor_accuracies_equal_published_table(annotations, predictions) -> No
 def test_clip_factor_er_on_published_testbed_table(mirror: Path) -> None:
     tab = pd.read_csv(fetch.fetch(PUBLISHED.format("imagenet_testbed")), index_col="model")
     types = pd.read_csv(fetch.fetch(TYPES), index_col="model")["type"]
-    base = R.testbed_baseline(types)
+    base = published.testbed_baseline(types)
     er = F.factor_er_table(tab, base, n_boot=200).set_index(["model", "factor"])
     clip = er.loc["vit_b_32_clip_zeroshot"]
     assert len(clip) == 10 and clip.er.notna().all()

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from cliprobust import fetch
+from cliprobust import fetch, published
 from cliprobust.metrics import robustness as R
 
 TESTBED = "published/imagenet-testbed/robustness_top1s.csv"
@@ -248,15 +248,6 @@ def test_wide_accuracies_pivots_and_rejects_duplicates() -> None:
         R.wide_accuracies(pd.concat([long, long.iloc[:1]]))
 
 
-def test_testbed_baseline_matches_loop() -> None:
-    types = pd.Series({"resnet50": "STANDARD", "resnet50_aws_baseline": "STANDARD", "BiT-M": "MORE_DATA",
-                       "resnet50_imagenet_subsample_1": "STANDARD", "resnet18_batch64": "STANDARD"})
-    mask = R.testbed_baseline(types)
-    ref = {n: t == "STANDARD" and not any(s in n.lower() for s in ("aws", "batch64", "subsample"))
-           for n, t in types.items()}
-    assert mask.to_dict() == ref
-
-
 # --------------------------------------------------------------------------- class-subset accuracy
 
 
@@ -310,7 +301,7 @@ def test_objectnet_map_from_testbed_metadata(mirror: Path) -> None:
 def testbed(mirror: Path) -> tuple[pd.DataFrame, pd.Series]:
     acc = pd.read_csv(fetch.fetch(TESTBED), index_col="model") / 100  # table is in percent
     types = pd.read_csv(fetch.fetch(TYPES), index_col="model")["type"]
-    return acc, R.testbed_baseline(types)
+    return acc, published.testbed_baseline(types)
 
 
 def test_testbed_clip_zeroshot_has_positive_er(testbed) -> None:
