@@ -1,708 +1,581 @@
-"""Effective robustness (ER) of zero-shot CLIP, CLIP fine-tuned on ImageNet and ImageNet models.
+"""Effective robustness (ER) of zero-shot CLIP, CLIP fine-tuned on ImageNet and ImageNet models:
+claims C10-C12 (Fang et al., ICML 2022) with their multiverse, and two checks the data newly allow.
 
-Reproduces Fang et al. (ICML 2022) / Tu et al. (NeurIPS 2023, §ER) from published tables only:
-ImageNet top-1 against each natural shift (V2, R, Sketch, ObjectNet, A) on logit axes, one baseline
-line fitted over ImageNet-trained models, ER = OOD accuracy − the line's prediction (in accuracy
-units), and the data-source study (ER by pre-training data and by samples seen). Claims C10-C12 of
-``shared/PAPERS.md`` are decided by :func:`claim_c10`, :func:`claim_c11`, :func:`claim_c12`.
+Reproduces Fang et al. / Tu et al. (NeurIPS 2023, §ER) from published tables only: ImageNet top-1
+against each natural shift (V2, R, Sketch, ObjectNet, A) on logit axes, one baseline line fitted
+over ImageNet-trained models, ER = OOD accuracy − the line's prediction (accuracy units). Tables,
+protocol choices and bootstrap draws live in :mod:`.er_tables` (re-exported here), figures in
+:mod:`.er_figures`. The claims (``docs/claims.md``):
 
-Model groups (``group``, ``source``): ``imagenet``/``testbed`` (the baseline models),
-``imagenet``/``timm`` (timm ImageNet-1k-only supervised models, a second baseline),
-``clip-zeroshot``/``open_clip`` (open_clip's zero-shot table), ``clip-zeroshot``/``scaling``
-(LAION scaling-laws checkpoints + 3 OpenAI models), ``clip-ft``/``timm`` (the zoo's 32 CLIP-FT).
-Every fit and ER value comes from :mod:`cliprobust.metrics.robustness`; this module only joins
-tables, names the protocol choices (constants below) and plots.
+- :func:`claim_c10` -- zero-shot CLIP has large ER on R, Sketch, ObjectNet, A and small ER on V2;
+- :func:`claim_c11` -- ER is set by the pre-training distribution, not its size: sizes of one
+  distribution share one logit line, different distributions do not (ANCOVA line-equality test);
+- :func:`claim_c12` -- fine-tuning CLIP on ImageNet erodes its ER.
+
+Each returns a :class:`~cliprobust.sections._base.Claim` whose headline protocol is read from the
+run (``baseline``, ``x_axis``, ``dedup``, ``objectnet``, ``model_set``, ``ft_pairing`` options;
+defaults are the module constants) and whose variants are the other defensible protocols.
+Newly testable here: :func:`matched_accuracy` (Fang et al.'s side-by-side comparison of an
+ImageNet model and a CLIP model at the same ImageNet top-1) and :func:`evaluation_agreement`
+(two published evaluations of the same OpenAI weights: a measured floor of evaluation noise).
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache, partial
-from typing import Sequence
-import matplotlib.pyplot as plt
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from .. import published, zoo
-from ..metrics import robustness
-from ..plots import GROUP_COLORS
-
-# --------------------------------------------------------------------------- protocol choices
-
-#: x-axis of every shift: FULL ImageNet val top-1 (``published.SHIFT_BASELINE_FULL_IMAGENET``).
-#: The open_clip and scaling-laws tables have no class-subset ImageNet accuracies
-#: (``imagenet-r-classes`` etc.), so for cross-source comparisons every model -- baseline
-#: included -- uses full ImageNet val as its ID accuracy on all five shifts (as in Fang et al.'s
-#: plots). The class-subset convention of PROTOCOLS.md item 3 is NOT used here.
-SHIFT_ID: dict[str, str] = dict(published.SHIFT_BASELINE_FULL_IMAGENET)
-ID_TEST_SET = published.IMAGENET
-SHIFTS: tuple[str, ...] = published.SHIFTS
-
-#: The four shifts timm publishes (no ObjectNet): used for CLIP-FT, the timm baseline and C12.
-FT_SHIFTS: tuple[str, ...] = ("imagenet-v2", "imagenet-r", "imagenet-sketch", "imagenet-a")
-
-#: Headline ER (Fang et al.'s convention): ER of the mean OOD accuracy over the 5 shifts against
-#: the baseline fit of mean OOD accuracy (``robustness.er_of_mean_accuracy``).
-MEAN_SHIFT = robustness.MEAN_SHIFT
-#: Same over :data:`FT_SHIFTS` (models without ObjectNet: CLIP-FT, timm; claim C12).
-MEAN_SHIFT_4 = "mean-shift-4"
-#: Mean of the 5 per-shift ERs of a model (``robustness.er_average``), reported beside the headline.
-MEAN_OF_SHIFT_ER = "mean-er"
-ER_SHIFTS: tuple[str, ...] = SHIFTS + (MEAN_SHIFT, MEAN_SHIFT_4)
-
-#: Default baseline: the 85 imagenet-testbed STANDARD models (``published.testbed_baseline_models``,
-#: Taori et al. 2020). They have all five shifts incl. ObjectNet (ImageNet-R: 80 of them).
-BASELINE_TESTBED = "testbed-standard"
-#: Optional second baseline on :data:`FT_SHIFTS`: timm models trained on ImageNet-1k only with
-#: plain supervised training (:func:`timm_in1k_rule`), at their default resolution.
-BASELINE_TIMM = "timm-in1k"
-BASELINES: tuple[str, ...] = (BASELINE_TESTBED, BASELINE_TIMM)
-BASELINE = BASELINE_TESTBED
-
-#: open_clip rows: the loader drops the 3 openai ``-quickgelu`` duplicates (121 -> 118). True also
-#: drops the 5 plain rows (ViT-B-32 laion400m_e31/e32, RN50 cc12m/yfcc15m, RN101 yfcc15m) whose
-#: weights were trained with QuickGELU and whose ``-quickgelu`` twin row is in the table: same
-#: weights, evaluated with the wrong activation (PROTOCOLS item 10; ``zoo.published_ids`` also
-#: prefers the twin). 118 -> 113 distinct weight sets.
-DROP_ACTIVATION_TWINS = True
-
-#: Group-level CIs resample the baseline models (line uncertainty, ``robustness.bootstrap_lines``)
-#: and, jointly in each draw, the group's own models (which models happen to be in the group):
-#: a percentile interval of the group mean over :data:`robustness.N_BOOT` seeded draws.
-GROUP_CI_RESAMPLES_MODELS = True
-N_BOOT = robustness.N_BOOT
-SEED = robustness.SEED
-CI_LEVEL = robustness.CI_LEVEL
-
-#: Data-source study (figure ``01_er_by_data_source`` and C11 between-source spread): open_clip
-#: models with a standard CLIP architecture and loss (``zoo.CLIP_ARCH``: drops SigLIP, CoCa, EVA,
-#: NLLB/RoBERTa text towers, so that sources differ in data) and >= 1B samples seen where the tag
-#: states it (``zoo.MIN_SAMPLES_SEEN``: drops DataComp's 12.8M/128M-sample filtering probes, whose
-#: 1-30 % ImageNet accuracy compresses ER towards 0 and would inflate the between-source spread).
-DATA_STUDY_ARCH = zoo.CLIP_ARCH
-DATA_STUDY_MIN_SAMPLES = zoo.MIN_SAMPLES_SEEN
-#: Sources need at least this many models to enter a within- or between-source spread.
-MIN_MODELS_PER_SOURCE = 2
+from ..metrics import robustness, stats
+from ._base import Claim, Run, Variant, judge, not_testable
+from .er_tables import (  # noqa: F401  (re-exported: the section's public tables)
+    ACC_COLUMNS, BASELINE, BASELINE_MORE_DATA, BASELINE_TESTBED, BASELINE_TIMM, BASELINES, DEDUP_PLAIN,
+    DEDUP_TWINS, DEDUPS, ER_FRAME_COLUMNS, ER_SHIFTS, FT_PAIRING_336, FT_PAIRING_RULES, FT_SHIFTS,
+    ID_TEST_SET, MEAN_OF_SHIFT_ER, MEAN_SHIFT, MEAN_SHIFT_4, META_COLUMNS, MIN_MODELS_PER_SOURCE,
+    MODEL_SET_ALL, MODEL_SET_ALL_RAW, MODEL_SET_TESTBED, MODEL_SET_ZOO, MODEL_SETS, NEAR_CHANCE,
+    OBJECTNET_DROP, OBJECTNET_KEEP, PAIRING_224, PAIRING_336, PAIRINGS, SCALING_SIZE_ORDER, SHIFT_ID,
+    SHIFT_ID_SUBSET, SHIFTS, X_AXES, X_FULL, X_SUBSET, Protocol, activation_twins, baseline_comparison,
+    baseline_models, clip_members, data_source_summary, data_study_set, er_draws, er_frame, finetune_pairs,
+    group_interval, group_summary, image_text_family, model_table, per_model_table, source_lines,
+    source_spread, timm_in1k_rule, zeroshot_counterpart,
+)
+from .er_tables import _er_frame
 
 #: Claim C10's large-ER shifts (Fang et al.: large on R, Sketch, ObjectNet, A; small on V2).
 C10_SHIFTS: tuple[str, ...] = ("imagenet-r", "imagenet-sketch", "objectnet", "imagenet-a")
-from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, VERDICTS  # noqa: F401
+SMALL_SHIFT = "imagenet-v2"
 
-# --------------------------------------------------------------------------- C12 pairing rule
-
-#: Ordered (regex on a timm CLIP-FT name, open_clip id of the zero-shot weights it was fine-tuned
-#: from); first match wins. ViT: the CLIP source in the tag (``openai``/``laion2b``) with the
-#: architecture's 224-px tower, whatever the fine-tune resolution; timm's pre-1.0 pretrained cfgs
-#: pointed its ``*.laion2b`` towers at laion/CLIP-ViT-B-32-laion2B-s34B-b79K, -B-16-...-s34B-b88K,
-#: -L-14-...-s32B-b82K, -H-14-...-s32B-b79K. ConvNeXt: timm's ``convnext_base`` /
-#: ``convnext_large_mlp`` towers are open_clip's ``convnext_base_w`` / ``convnext_large_d``; the
-#: tag's qualifiers pick the run (``augreg``; ``laiona_augreg`` exists only as the 320-px tower;
-#: ``soup`` = ``convnext_large_d_320`` ft-soup; xxlarge ``soup`` = ``augreg_soup``).
-FT_PAIRING_RULES: tuple[tuple[str, str], ...] = (
-    (r"vit_base_patch32_clip_\d+\.openai_ft_", "ViT-B-32/openai"),
-    (r"vit_base_patch16_clip_\d+\.openai_ft_", "ViT-B-16/openai"),
-    (r"vit_large_patch14_clip_\d+\.openai_ft_", "ViT-L-14/openai"),
-    (r"vit_base_patch32_clip_\d+\.laion2b_ft_", "ViT-B-32/laion2b_s34b_b79k"),
-    (r"vit_base_patch16_clip_\d+\.laion2b_ft_", "ViT-B-16/laion2b_s34b_b88k"),
-    (r"vit_large_patch14_clip_\d+\.laion2b_ft_", "ViT-L-14/laion2b_s32b_b82k"),
-    (r"vit_huge_patch14_clip_\d+\.laion2b_ft_", "ViT-H-14/laion2b_s32b_b79k"),
-    (r"convnext_base\.clip_laion2b_augreg_ft_", "convnext_base_w/laion2b_s13b_b82k_augreg"),
-    (r"convnext_base\.clip_laiona_augreg_ft_", "convnext_base_w_320/laion_aesthetic_s13b_b82k_augreg"),
-    (r"convnext_large_mlp\.clip_laion2b_augreg_ft_", "convnext_large_d/laion2b_s26b_b102k_augreg"),
-    (r"convnext_large_mlp\.clip_laion2b_soup_ft_", "convnext_large_d_320/laion2b_s29b_b131k_ft_soup"),
-    (r"convnext_xxlarge\.clip_laion2b_soup_ft_", "convnext_xxlarge/laion2b_s34b_b82k_augreg_soup"),
-)
+#: C11: the LAION scaling-laws sources -- one distribution (LAION-5B subsets) at three sizes.
+C11_SIZES: tuple[str, ...] = ("LAION-80M", "LAION-400M", "LAION-2B")
+#: C11: different pre-training distributions of the open_clip table (sizes of one distribution
+#: pooled, as the claim says size does not matter). A family enters with >= MIN_LINE_MODELS models.
+DISTRIBUTION_FAMILIES: dict[str, tuple[str, ...]] = {
+    "LAION": ("LAION-400M", "LAION-2B", "LAION-5B"), "WIT": ("WIT-400M",), "DataComp": ("DataComp-1B",),
+    "MetaCLIP": ("MetaCLIP-400M", "MetaCLIP-2.5B"), "DFN": ("DFN-2B", "DFN-5B"),
+}
+#: Fewest models for a group's own line in a line-equality test (a line with >= 1 residual df).
+MIN_LINE_MODELS = 3
+#: Significance level of the line-equality F tests (two tests, opposite directions: no correction).
+ALPHA = 0.05
 
 
-def zeroshot_counterpart(timm_name: str) -> str | None:
-    """open_clip id of the zero-shot CLIP weights a timm CLIP-FT model was fine-tuned from.
-
-    ``vit_base_patch16_clip_224.openai_ft_in1k`` -> ``open_clip:ViT-B-16/openai``; rules in
-    :data:`FT_PAIRING_RULES` (``timm:`` prefix accepted); None for names no rule covers
-    (EVA ``clip_ft_in1k`` -- MIM towers, SigLIP ``webli_ft_in1k``).
-    """
-    name = timm_name.removeprefix("timm:")
-    for pattern, target in FT_PAIRING_RULES:
-        if re.match(pattern, name):
-            return f"open_clip:{target}"
-    return None
+def _protocol_and_set(run: Run) -> tuple[Protocol, str]:
+    return Protocol.from_run(run), run.option("model_set", MODEL_SET_ZOO)
 
 
-# --------------------------------------------------------------------------- model tables
-
-META_COLUMNS = ["model", "source", "group", "pretrain_data", "arch", "samples_seen", "finetune_data"]
-ACC_COLUMNS = [ID_TEST_SET, *SHIFTS]
-
-
-def _with_meta(acc: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
-    """Join wide accuracies (index model) to per-model metadata; missing meta columns become NaN."""
-    out = acc.reindex(columns=ACC_COLUMNS).join(meta.set_index("model"), how="inner")
-    return out.rename_axis("model").reset_index().reindex(columns=META_COLUMNS + ACC_COLUMNS)
+def _fmt(iv: stats.Interval | tuple[float, float, float], scale: float = 1.0, digits: int = 3) -> str:
+    v, lo, hi = iv.as_tuple() if isinstance(iv, stats.Interval) else iv
+    return f"{scale * v:+.{digits}f} [{scale * lo:+.{digits}f}, {scale * hi:+.{digits}f}]"
 
 
-def _testbed_models() -> pd.DataFrame:
-    """The imagenet-testbed baseline models (ImageNet-trained, all five shifts)."""
-    tb = published.testbed_results()
-    base = published.testbed_baseline_models()
-    meta = pd.DataFrame({"model": base, "source": "testbed", "group": "imagenet",
-                         "pretrain_data": "ImageNet-1k", "arch": [m.removeprefix("testbed:") for m in base]})
-    return _with_meta(published.wide(tb[tb["model"].isin(base)]), meta)
+def _worst_leave_one_out(items: Sequence[str], evaluate: Callable[[Sequence[str]], "_Outcome"]) -> "_Outcome":
+    """The outcome with the smallest statistic over leaving each item out (holds iff all hold)."""
+    outs = [evaluate([m for m in items if m != left]) for left in items]
+    outs = [o for o in outs if o.holds is not None]
+    if not outs:
+        return _Outcome(None, float("nan"), float("nan"), float("nan"), 0, note="not computable")
+    worst = min(outs, key=lambda o: o.value)
+    return _Outcome(all(o.holds for o in outs), worst.value, worst.low, worst.high, worst.n, note=worst.note)
 
 
-def activation_twins(oc: pd.DataFrame) -> list[str]:
-    """Plain open_clip ids whose ``<arch>-quickgelu`` row with the same tag is also in ``oc``."""
-    ids = set(oc["model"])
-    plain = oc.drop_duplicates("model")
-    twin = "open_clip:" + plain["arch"] + "-quickgelu/" + plain["pretrained"]
-    return sorted(plain.loc[twin.isin(ids).to_numpy(), "model"])
+@dataclass(frozen=True)
+class _Outcome:
+    """A rule's outcome under one protocol: holds (None = not computable), statistic, interval, n."""
+
+    holds: bool | None
+    value: float
+    low: float
+    high: float
+    n: int
+    note: str = ""
+    detail: dict | None = None
+
+    def variant(self, name: str, description: str, headline: bool = False) -> Variant:
+        return Variant(name, description, self.value, self.low, self.high, self.holds, headline, self.n, self.note)
+
+    def as_interval(self) -> stats.Interval:
+        return stats.Interval(self.value, self.low, self.high)
 
 
-def _open_clip_models() -> pd.DataFrame:
-    """open_clip zero-shot rows (118 weight sets; 113 after :data:`DROP_ACTIVATION_TWINS`)."""
-    oc = published.open_clip_results()
-    if DROP_ACTIVATION_TWINS:
-        oc = oc[~oc["model"].isin(activation_twins(oc))]
-    meta = oc.drop_duplicates("model").assign(source="open_clip", group="clip-zeroshot")
-    return _with_meta(published.wide(oc), meta)
+# --------------------------------------------------------------------------- C10
 
-
-def _scaling_models() -> pd.DataFrame:
-    """LAION scaling-laws checkpoints (80M/400M/2B x 3B/13B/34B samples) + 3 OpenAI references."""
-    sl = published.scaling_laws_results()
-    meta = sl.drop_duplicates("model").assign(source="scaling", group="clip-zeroshot")
-    return _with_meta(published.wide(sl), meta)
-
-
-def timm_in1k_rule(name: str) -> bool:
-    """timm baseline rule: tag names no extra data (``zoo.timm_pretrain_data`` = ImageNet-1k),
-    plain supervised training (``zoo.timm_training``), no language supervision in the tag."""
-    tag = name.partition(".")[2]
-    return (zoo.timm_pretrain_data(name) == zoo.IMAGENET_1K and zoo.timm_training(name) == "supervised"
-            and not zoo.LANGUAGE_SUPERVISED.search(tag) and published.timm_family(name) == "imagenet")
-
-
-def _timm_models() -> pd.DataFrame:
-    """The zoo's 32 CLIP-FT models and the timm ImageNet-1k baseline models, default resolution."""
-    ft = {e.id: e for e in zoo.collection("clip-ft")}
-    tm = published.timm_results(test_sets=(ID_TEST_SET, *FT_SHIFTS))
-    tm = tm[tm["model"].isin(ft) | tm["name"].map(timm_in1k_rule)]
-    tm = published.timm_default_resolution(tm)
-    meta = tm.drop_duplicates("model")[["model", "arch"]].assign(source="timm")
-    meta["group"] = np.where(meta["model"].isin(ft), "clip-ft", "imagenet")
-    meta["pretrain_data"] = [ft[m].pretrain_data if m in ft else zoo.IMAGENET_1K for m in meta["model"]]
-    meta["finetune_data"] = [ft[m].finetune_data if m in ft else None for m in meta["model"]]
-    return _with_meta(published.wide(tm), meta)
-
-
-@lru_cache(maxsize=1)
-def _model_table() -> pd.DataFrame:
-    parts = [_testbed_models(), _open_clip_models(), _scaling_models(), _timm_models()]
-    out = pd.concat(parts, ignore_index=True)
-    if out["model"].duplicated().any():
-        dup = out.loc[out["model"].duplicated(), "model"].tolist()[:3]
-        raise ValueError(f"duplicate model ids across sources, e.g. {dup}: fix the source prefixes")
-    return out
-
-
-def model_table() -> pd.DataFrame:
-    """One row per model: :data:`META_COLUMNS` + accuracies (fractions) on ImageNet and the shifts."""
-    return _model_table().copy()
-
-
-def baseline_models(baseline: str = BASELINE) -> list[str]:
-    """Model ids of a named baseline set (:data:`BASELINES`)."""
-    if baseline == BASELINE_TESTBED:
-        return published.testbed_baseline_models()
-    if baseline == BASELINE_TIMM:
-        mt = _model_table()
-        return mt.loc[(mt["source"] == "timm") & (mt["group"] == "imagenet"), "model"].tolist()
-    raise ValueError(f"unknown baseline {baseline!r}; choose one of {BASELINES}")
-
-
-# --------------------------------------------------------------------------- ER frame
-
-ER_FRAME_COLUMNS = META_COLUMNS + ["in_baseline", "baseline", "shift", "id_acc", "ood_acc", "predicted",
-                                   "er", "ci_low", "ci_high"]
-
-
-@lru_cache(maxsize=len(BASELINES))
-def _er_frame(baseline: str) -> pd.DataFrame:
-    mt = _model_table()
-    acc = mt.set_index("model")[ACC_COLUMNS]
-    base = baseline_models(baseline)
-    shifts = SHIFTS if baseline == BASELINE_TESTBED else FT_SHIFTS
-    parts = [robustness.er_table(acc, {s: SHIFT_ID[s] for s in shifts}, base)]
-    if baseline == BASELINE_TESTBED:
-        parts.append(robustness.er_of_mean_accuracy(acc, SHIFTS, ID_TEST_SET, base))
-    mean4 = robustness.er_of_mean_accuracy(acc, FT_SHIFTS, ID_TEST_SET, base)
-    parts.append(mean4.assign(shift=MEAN_SHIFT_4))
-    er = pd.concat(parts, ignore_index=True).merge(mt[META_COLUMNS], on="model", how="left")
-    er["in_baseline"] = er["model"].isin(base)
-    er["baseline"] = baseline
-    return er[ER_FRAME_COLUMNS]
-
-
-def er_frame(baseline: str = BASELINE) -> pd.DataFrame:
-    """Tidy ER rows, one per (model, shift) incl. :data:`MEAN_SHIFT` and :data:`MEAN_SHIFT_4`.
-
-    Columns :data:`ER_FRAME_COLUMNS`: metadata, ``in_baseline``, ``baseline`` (set name),
-    ``id_acc`` (full ImageNet, :data:`SHIFT_ID`), ``ood_acc``, ``predicted`` (the line), ``er``
-    = ood_acc − predicted, ``ci_low``/``ci_high`` (95 % CI from resampling baseline models).
-    ``baseline=BASELINE_TIMM`` covers :data:`FT_SHIFTS` and :data:`MEAN_SHIFT_4` only.
-    """
-    return _er_frame(baseline).copy()
-
-
-def per_model_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per model: metadata, ImageNet accuracy, ``er_<shift>`` for :data:`ER_SHIFTS`, the
-    headline's CI (``er_mean-shift_ci_low``/``_ci_high``) and ``er_mean_of_shifts`` (mean of
-    the 5 per-shift ERs, ``robustness.er_average``; NaN unless the model has all 5)."""
-    frame = er_frame() if frame is None else frame
-    er = frame.pivot(index="model", columns="shift", values="er")
-    er = er.reindex(columns=[s for s in ER_SHIFTS if s in er.columns]).add_prefix("er_")
-    avg = robustness.er_average(frame[frame["shift"].isin(SHIFTS)]).set_index("model")
-    er["er_mean_of_shifts"] = avg["er_mean"].where(avg["n_shifts"] == len(SHIFTS))
-    head = frame[frame["shift"] == MEAN_SHIFT].set_index("model")[["ci_low", "ci_high"]]
-    head = head.add_prefix(f"er_{MEAN_SHIFT}_")
-    meta = frame.drop_duplicates("model").set_index("model")[META_COLUMNS[1:] + ["in_baseline", "id_acc"]]
-    out = meta.join(er).join(head).rename_axis("model").reset_index()
-    return out.sort_values(["group", "source", "model"]).reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- bootstrap draws
-
-def _line_fits(base: pd.DataFrame) -> list[robustness.BaselineFit]:
-    """The :data:`N_BOOT` bootstrap lines of ``robustness.bootstrap_lines`` as ``BaselineFit`` objects."""
-    slopes, intercepts = robustness.bootstrap_lines(base["id_acc"], base["ood_acc"], robustness.LOGIT,
-                                                    N_BOOT, SEED)
-    return [robustness.BaselineFit(float(s), float(i), robustness.LOGIT, len(base), float("nan"))
-            for s, i in zip(slopes, intercepts)]
-
-
-def er_draws(frame: pd.DataFrame, shift: str) -> pd.DataFrame:
-    """(N_BOOT, models) ER of every model of ``shift`` under each bootstrap line (NaN for
-    degenerate resamples); same lines and seed as the per-model CIs of :func:`er_frame`."""
+@lru_cache(maxsize=64)
+def _shift_context(protocol: Protocol, shift: str, image_noise: bool
+                   ) -> tuple[pd.Series, pd.DataFrame, stats.Interval]:
+    """Point ER per model, ER draws, and the baseline group's interval on one shift."""
+    frame = _er_frame(protocol)
     rows = frame[frame["shift"] == shift]
-    fits = _line_fits(rows[rows["in_baseline"]])
-    x, y = rows["id_acc"].to_numpy(float), rows["ood_acc"].to_numpy(float)
-    draws = [np.asarray(robustness.effective_robustness(x, y, f)) for f in fits]
-    return pd.DataFrame(np.stack(draws), columns=rows["model"].to_numpy())
+    point = rows.set_index("model")["er"]
+    draws = er_draws(protocol, shift, image_noise)
+    return point, draws, group_interval(draws, rows.loc[rows["in_baseline"], "model"], point)
 
 
-def _mean_of_shift_draws(per_shift: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Draws of the mean of the 5 per-shift ERs (one frame of :func:`er_draws` per shift), for models
-    with all 5 (R's line resamples its own 80 baseline models with the same seed, the others 85)."""
-    common = sorted(set.intersection(*(set(d.columns) for d in per_shift)))
-    return sum(d[common] for d in per_shift) / len(per_shift)
+def c10_holds(clip: dict[str, stats.Interval], base: dict[str, stats.Interval]) -> bool:
+    """C10 rule on group-mean ER intervals per shift (``clip``, ``base``; :data:`SMALL_SHIFT` plus
+    the large shifts present): every large shift's CLIP interval lies above 0 and its mean above
+    the baseline group's interval, and the V2 mean is below every large shift's mean."""
+    large = [s for s in clip if s != SMALL_SHIFT]
+    large_ok = all(clip[s].low > 0 and clip[s].value > base[s].high for s in large)
+    return bool(large) and large_ok and all(clip[SMALL_SHIFT].value < clip[s].value for s in large)
 
 
-def _group_stats(draws: pd.DataFrame, point: pd.Series, rng: np.random.Generator) -> dict[str, float]:
-    """Mean/median/std of the point ERs and the percentile CI of the group mean (see
-    :data:`GROUP_CI_RESAMPLES_MODELS`)."""
-    d = draws[point.index].to_numpy()
-    k = d.shape[1]
-    idx = rng.integers(0, k, size=d.shape) if GROUP_CI_RESAMPLES_MODELS else np.tile(np.arange(k), (len(d), 1))
-    means = np.take_along_axis(d, idx, axis=1).mean(axis=1)
-    tail = 100 * (1 - CI_LEVEL) / 2
-    low, high = np.nanpercentile(means, [tail, 100 - tail])
-    return {"n": k, "er_mean": float(point.mean()), "ci_low": float(low), "ci_high": float(high),
-            "er_median": float(point.median()), "er_std": float(point.std(ddof=1)) if k > 1 else float("nan")}
+def c11_holds(same: stats.LineTest, different: stats.LineTest, alpha: float = ALPHA) -> bool:
+    """C11 rule: sizes of one distribution share one line (p >= alpha), different distributions
+    do not (p < alpha)."""
+    return bool(same.p >= alpha and different.p < alpha)
 
 
-# --------------------------------------------------------------------------- group summary
+def _c10(protocol: Protocol, members: Sequence[str], image_noise: bool = True) -> _Outcome:
+    """C10 rule: on each large shift the CLIP group-mean ER interval lies above 0 and its mean above
+    the baseline group's interval, and the V2 mean ER is below every large shift's. Statistic: the
+    smallest large-shift mean ER, with that shift's interval."""
+    large = [s for s in C10_SHIFTS if s in protocol.shifts]
+    clip, base = {}, {}
+    for shift in [*large, SMALL_SHIFT]:
+        point, draws, base[shift] = _shift_context(protocol, shift, image_noise)
+        m = [x for x in members if x in point.index]
+        if not m:
+            return _Outcome(None, float("nan"), float("nan"), float("nan"), 0,
+                            note=f"no model of the set has {shift} under this protocol")
+        clip[shift] = group_interval(draws, m, point)
+    worst = min(large, key=lambda s: clip[s].value)
+    note = f"smallest on {worst}; V2 {clip[SMALL_SHIFT].value:+.3f}; shifts {', '.join(large)}"
+    return _Outcome(c10_holds(clip, base), clip[worst].value, clip[worst].low, clip[worst].high,
+                    len(members), note, {"clip": clip, "base": base})
 
-def _summary_rows(frame: pd.DataFrame, shift: str, draws: pd.DataFrame, point: pd.Series) -> list[dict]:
-    groups = frame.drop_duplicates("model").set_index("model").loc[point.index, ["group", "source"]]
+
+def claim_c10(run: Run = Run()) -> Claim:
+    """C10: zero-shot CLIP has large positive ER on R, Sketch, ObjectNet, A and small ER on V2.
+
+    Headline: the run's protocol (default testbed STANDARD baseline, full-ImageNet x-axis, the
+    zoo's CLIP set). Intervals cover the baseline line (baseline models resampled), the CLIP set
+    (members resampled) and the binomial image-sampling error of every accuracy. Variants: the
+    other model sets, baselines, the class-subset x-axis, the de-duplication rule, ObjectNet
+    dropped, each pre-training source left out, and the worst single model left out.
+    """
+    protocol, model_set = _protocol_and_set(run)
+    frame = _er_frame(protocol)
+    members = clip_members(frame, model_set)
+    head = _c10(protocol, members)
+    variants = [head.variant(f"model_set={model_set}", "headline protocol", headline=True)]
+    for ms in MODEL_SETS:
+        if ms != model_set:
+            variants.append(_c10(protocol, clip_members(frame, ms)).variant(
+                f"model_set={ms}", _MODEL_SET_TEXT[ms]))
+    for b in BASELINES:
+        if b != protocol.baseline:
+            p = protocol.but(baseline=b)
+            variants.append(_c10(p, clip_members(_er_frame(p), model_set)).variant(
+                f"baseline={b}", _BASELINE_TEXT[b]))
+    if protocol.x_axis != X_SUBSET:
+        p = protocol.but(x_axis=X_SUBSET)
+        variants.append(_c10(p, clip_members(_er_frame(p), MODEL_SET_TESTBED)).variant(
+            f"x_axis={X_SUBSET}", "class-subset ImageNet accuracy on R/A/ObjectNet: only the testbed's 2 "
+            "CLIP rows have it (open_clip publishes none)"))
+    for d in DEDUPS:
+        if d != protocol.dedup:
+            p = protocol.but(dedup=d)
+            variants.append(_c10(p, clip_members(_er_frame(p), model_set)).variant(
+                f"dedup={d}", "numbers of the 5 QuickGELU-trained weight sets from their plain rows"))
+    if protocol.objectnet != OBJECTNET_DROP and protocol.baseline != BASELINE_TIMM:
+        p = protocol.but(objectnet=OBJECTNET_DROP)
+        variants.append(_c10(p, members).variant(
+            "objectnet=drop", "ObjectNet left out (its CLIP and baseline rows use different protocols)"))
+    sources = frame.drop_duplicates("model").set_index("model").loc[members, "pretrain_data"]
+    for src, n in sources.value_counts().items():
+        if n >= 2:
+            keep = sources.index[sources != src].tolist()
+            variants.append(_c10(protocol, keep).variant(f"drop-source={src}", f"the {n} {src} models left out"))
+    if len(members) > 2:
+        variants.append(_worst_leave_one_out(members, lambda m: _c10(protocol, m)).variant(
+            "drop-one-model", "each model left out in turn (worst case shown)"))
+    return Claim("C10", judge(bool(head.holds), variants), "smallest CLIP group-mean ER over R/Sketch/ObjectNet/A",
+                 head.value, head.low, head.high, _c10_evidence(protocol, head, variants), tuple(variants))
+
+
+_MODEL_SET_TEXT = {
+    MODEL_SET_ZOO: "the zoo's zero-shot CLIP rule (CLIP architecture and loss, the paper's data, >= 1B samples)",
+    MODEL_SET_ALL: f"every open_clip row with ImageNet top-1 >= {NEAR_CHANCE:.0%} (SigLIP, CoCa, EVA, MetaCLIP ...)",
+    MODEL_SET_ALL_RAW: "every open_clip row, near-chance rows included",
+    MODEL_SET_TESTBED: "the testbed's own evaluation of OpenAI RN50 and ViT-B/32 (the baseline's pipeline, 2 models)",
+}
+_BASELINE_TEXT = {
+    BASELINE_TESTBED: "imagenet-testbed STANDARD models (Taori et al. 2020)",
+    BASELINE_MORE_DATA: "testbed STANDARD + MORE_DATA classifiers",
+    BASELINE_TIMM: "timm ImageNet-1k supervised models (4 shifts, no ObjectNet)",
+}
+
+
+def _breaking(variants: Sequence[Variant]) -> str:
+    """Evidence tail: the variants that break a holding headline, or those under which a failing
+    headline's rule would hold."""
+    head = next(v for v in variants if v.headline)
+    if head.holds:
+        names = [v.name for v in variants if v.holds is False and not v.headline]
+        return "; breaks under " + ", ".join(names) if names else "; holds under every computed variant"
+    names = [v.name for v in variants if v.holds is True and not v.headline]
+    return "; the rule holds only under " + ", ".join(names) if names else "; fails under every computed variant"
+
+
+def _c10_evidence(protocol: Protocol, head: _Outcome, variants: Sequence[Variant]) -> str:
+    clip, base = head.detail["clip"], head.detail["base"]
+    per_shift = ", ".join(f"{s} {_fmt(iv)}" for s, iv in clip.items())
+    base_max = max(abs(iv.high) for iv in base.values())
+    objectnet = ("; ObjectNet: CLIP rows use a 113-name zero-shot head without the border crop, the baseline "
+                 "the testbed's mapped logits with the crop (variants objectnet=drop and model_set=testbed-clip "
+                 "remove the mismatch)" if "objectnet" in clip else "")
+    return (f"{head.n} zero-shot CLIP models vs the {protocol.baseline} line ({protocol.x_axis} x-axis): mean ER "
+            f"{per_shift}; baseline group within ±{base_max:.3f}. Intervals: 95 % percentile, baseline models and "
+            f"CLIP models resampled, every accuracy redrawn with its binomial image-sampling error"
+            f"{objectnet}{_breaking(variants)}")
+
+
+# --------------------------------------------------------------------------- C11
+
+def _logit_xy(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return robustness.LOGIT(rows["id_acc"].to_numpy(float)), robustness.LOGIT(rows["ood_acc"].to_numpy(float))
+
+
+def _line_test(rows: pd.DataFrame, groups: pd.Series) -> stats.LineTest | None:
+    """ANCOVA line equality of ``rows`` by ``groups`` in logit space (None with < 2 groups of
+    >= :data:`MIN_LINE_MODELS`)."""
+    counts = groups.value_counts()
+    keep = groups.isin(counts.index[counts >= MIN_LINE_MODELS]).to_numpy()
+    if (counts >= MIN_LINE_MODELS).sum() < 2:
+        return None
+    x, y = _logit_xy(rows[keep])
+    return stats.line_equality(x, y, groups[keep].to_numpy())
+
+
+def _gap_draws(rows: pd.DataFrame, groups: np.ndarray, x0: float) -> tuple[float, np.ndarray]:
+    """Largest difference between the groups' own logit lines at ImageNet accuracy ``x0``
+    (accuracy units), and its draws from resampling models within each group (``strata``)."""
+    x, y = _logit_xy(rows)
+    t0 = float(robustness.LOGIT(x0))
+    names = np.unique(groups)
+    idx = stats.resample_indices(len(x), strata=groups)
+    point, draws = [], []
+    for g in names:
+        cols = np.flatnonzero(groups == g)
+        slope, icpt = np.polyfit(x[cols], y[cols], 1)
+        point.append(robustness.LOGIT.inverse(slope * t0 + icpt))
+        s, i = robustness._ols_rows(x[idx[:, cols]], y[idx[:, cols]])
+        draws.append(robustness.LOGIT.inverse(s * t0 + i))
+    d = np.stack(draws, axis=1)
+    return float(np.ptp(point)), np.nanmax(d, axis=1) - np.nanmin(d, axis=1)
+
+
+def _gap(rows: pd.DataFrame, groups: np.ndarray, x0: float) -> stats.Interval:
+    value, draws = _gap_draws(rows, groups, x0)
+    low, high = stats.percentile_interval(draws)
+    return stats.Interval(value, float(low), float(high))
+
+
+def _c11_groups(frame: pd.DataFrame, shift: str, model_set: str, drop: Sequence[str] = ()
+                ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]:
+    """(same-distribution rows, their size labels, different-distribution rows, their family labels)."""
+    rows = frame[frame["shift"] == shift]
+    same = rows[(rows["source"] == "scaling") & rows["pretrain_data"].isin(C11_SIZES)
+                & ~rows["pretrain_data"].isin(drop)]
+    if model_set == "data-study":
+        diff = data_study_set(frame, shift)
+        diff = diff[diff["source"] == "open_clip"]
+    else:
+        diff = rows[rows["model"].isin(clip_members(frame, model_set))]
+    family = {d: f for f, ds in DISTRIBUTION_FAMILIES.items() for d in ds}
+    fam = diff["pretrain_data"].map(family)
+    keep = fam.notna() & ~fam.isin(drop)
+    return same, same["pretrain_data"], diff[keep], fam[keep]
+
+
+def _c11(frame: pd.DataFrame, shift: str, model_set: str, drop: Sequence[str] = ()) -> _Outcome:
+    """C11 rule: LAION-80M/400M/2B share one logit line (F test p >= ALPHA) while different
+    distributions do not (p < ALPHA). Statistic: the largest gap between the LAION-size lines at the
+    median ImageNet accuracy of the tested models, in accuracy units, with a within-source bootstrap."""
+    same, sizes, diff, fams = _c11_groups(frame, shift, model_set, drop)
+    t_same, t_diff = _line_test(same, sizes), _line_test(diff, fams)
+    if t_same is None or t_diff is None:
+        return _Outcome(None, float("nan"), float("nan"), float("nan"), len(same) + len(diff),
+                        note="fewer than 2 groups of >= 3 models")
+    x0 = float(np.median(np.r_[same["id_acc"], diff["id_acc"]]))
+    gap_same = _gap(same, sizes.to_numpy(), x0)
+    counts = fams.value_counts()
+    big = fams.isin(counts.index[counts >= MIN_LINE_MODELS]).to_numpy()
+    gap_diff = _gap(diff[big], fams[big].to_numpy(), x0)
+    note = (f"sizes F({t_same.df_num},{t_same.df_den})={t_same.f:.1f} p={t_same.p:.2g}; distributions "
+            f"F({t_diff.df_num},{t_diff.df_den})={t_diff.f:.1f} p={t_diff.p:.2g} over "
+            f"{', '.join(sorted(set(fams[big])))}; gap at {x0:.2f}: sizes {_fmt(gap_same, 100, 1)} pp, "
+            f"distributions {_fmt(gap_diff, 100, 1)} pp")
+    return _Outcome(c11_holds(t_same, t_diff), gap_same.value, gap_same.low, gap_same.high,
+                    len(same) + len(diff), note,
+                    {"same": t_same, "diff": t_diff, "gap_same": gap_same, "gap_diff": gap_diff, "x0": x0})
+
+
+def _effect_size_rule(head: _Outcome) -> _Outcome:
+    """Variant rule: the LAION-size lines differ less than the distributions' lines (gap intervals
+    do not overlap), whatever the F tests say."""
+    gs, gd = head.detail["gap_same"], head.detail["gap_diff"]
+    return _Outcome(bool(gs.high < gd.low), gs.value, gs.low, gs.high, head.n,
+                    note=f"distributions' gap {_fmt(gd, 100, 1)} pp")
+
+
+def _sd_ratio_rule(frame: pd.DataFrame, drop: Sequence[str] = ()) -> _Outcome:
+    """The former rule (a): pooled within-source SD of ER among the LAION scaling-laws checkpoints
+    below the SD of open_clip source-mean ER (ratio < 1). No interval (a ratio of two SDs over
+    fixed sources)."""
+    sp = source_spread(frame, drop_sources=drop)
+    ratio = sp["within_sd_scaling"] / sp["between_sd"]
+    n = sp["n_models_scaling"] + sp["n_models_open_clip"]
+    return _Outcome(bool(ratio < 1), ratio, float("nan"), float("nan"), n,
+                    note=f"within {sp['within_sd_scaling']:.4f} / between {sp['between_sd']:.4f} over "
+                         f"{sp['n_sources_open_clip']} open_clip sources")
+
+
+def _size_trend_rule(lines: pd.DataFrame) -> _Outcome:
+    """Variant rule: no LAION source shows a size trend in ER (each Spearman rho interval includes 0);
+    ``lines`` = :func:`source_lines` indexed by source, baseline row dropped."""
+    top = lines["rho_size_er"].idxmax()
+    holds = bool(((lines["rho_size_er_low"] <= 0) & (lines["rho_size_er_high"] >= 0)).all())
+    return _Outcome(holds, float(lines.loc[top, "rho_size_er"]), float(lines.loc[top, "rho_size_er_low"]),
+                    float(lines.loc[top, "rho_size_er_high"]), int(lines["n"].sum()),
+                    note="rho(size, ER) " + ", ".join(f"{k} {v:+.2f}" for k, v in lines["rho_size_er"].items()))
+
+
+def claim_c11(run: Run = Run()) -> Claim:
+    """C11: ER is set by the pre-training distribution, not by its size (Fang et al.'s argument).
+
+    Headline rule (ANCOVA ``stats.line_equality`` in logit space, mean over the protocol's shifts):
+    the LAION scaling-laws checkpoints of LAION-80M, -400M and -2B (one distribution, three sizes;
+    same architectures and samples seen) lie on ONE line (p >= :data:`ALPHA`), while different
+    distributions (:data:`DISTRIBUTION_FAMILIES` in the run's CLIP set, >= 3 models each) do not
+    (p < ALPHA). Statistic: the largest gap between the LAION-size lines at a common ImageNet
+    accuracy. Variants: each shift, each size or distribution left out, other model sets and
+    de-duplication, and three other rules (gap sizes vs distributions, the former within- vs
+    between-source SD ratio with and without YFCC-15M, no within-LAION size trend).
+    """
+    protocol, model_set = _protocol_and_set(run)
+    frame = _er_frame(protocol)
+    head = _c11(frame, MEAN_SHIFT, model_set)
+    variants = [head.variant(f"shift={MEAN_SHIFT}", "headline protocol", headline=True)]
+    for shift in protocol.shifts:
+        variants.append(_c11(frame, shift, model_set).variant(f"shift={shift}", f"the test on {shift} alone"))
+    for d in C11_SIZES:
+        variants.append(_c11(frame, MEAN_SHIFT, model_set, drop=(d,)).variant(
+            f"drop-source={d}", f"{d} left out of the sizes' test"))
+    present = set(_c11_groups(frame, MEAN_SHIFT, model_set)[3])
+    for fam in DISTRIBUTION_FAMILIES:
+        if fam in present:
+            variants.append(_c11(frame, MEAN_SHIFT, model_set, drop=(fam,)).variant(
+                f"drop-distribution={fam}", f"{fam} left out of the distributions' test"))
+    other_sets = {MODEL_SET_ALL: f"every open_clip row >= {NEAR_CHANCE:.0%} top-1",
+                  "data-study": "open_clip CLIP architectures, >= 1B samples, any source"}
+    for ms, text in other_sets.items():
+        if ms != model_set:
+            variants.append(_c11(frame, MEAN_SHIFT, ms).variant(f"model_set={ms}", "distributions from " + text))
+    if protocol.dedup == DEDUP_TWINS:
+        variants.append(_c11(_er_frame(protocol.but(dedup=DEDUP_PLAIN)), MEAN_SHIFT, model_set).variant(
+            f"dedup={DEDUP_PLAIN}", "numbers of the 5 QuickGELU-trained weight sets from their plain rows"))
+    if head.detail:
+        variants.append(_effect_size_rule(head).variant("rule=gap", "size gap interval below the distributions' gap"))
+    variants.append(_sd_ratio_rule(frame).variant("rule=sd-ratio",
+                                                  "former rule: within-LAION SD of ER < between-source SD"))
+    variants.append(_sd_ratio_rule(frame, drop=("YFCC-15M",)).variant(
+        "rule=sd-ratio,drop-source=YFCC-15M", "former rule without the two YFCC-15M ResNets"))
+    lines = source_lines(frame).set_index("pretrain_data").drop(index="baseline")
+    variants.append(_size_trend_rule(lines).variant("rule=no-size-trend",
+                                                    "no within-LAION Spearman trend of ER with model size"))
+    return Claim("C11", judge(bool(head.holds), variants),
+                 "largest gap between the LAION-80M/400M/2B logit lines (accuracy, mean over shifts)",
+                 head.value, head.low, head.high, _c11_evidence(lines, head, variants), tuple(variants))
+
+
+def _c11_evidence(lines: pd.DataFrame, head: _Outcome, variants: Sequence[Variant]) -> str:
+    if head.detail is None:
+        return head.note
+    trend = ", ".join(f"{k} {r.rho_size_er:+.2f} [{r.rho_size_er_low:+.2f}, {r.rho_size_er_high:+.2f}]"
+                      for k, r in lines.iterrows())
+    same = "share one line" if head.detail["same"].p >= ALPHA else "do NOT share one line"
+    diff = "differ" if head.detail["diff"].p < ALPHA else "do not differ detectably"
+    n_same = int(head.detail["same"].df_den + 2 * (head.detail["same"].df_num // 2 + 1))
+    return (f"LAION-80M/400M/2B checkpoints (n={n_same}) {same}, "
+            f"different distributions {diff}: {head.note}. Within each LAION source ER rises with model size "
+            f"(Spearman rho {trend}; models move along a line steeper than the baseline's). Intervals: 95 % "
+            f"percentile, models resampled within each source; line tests are exact F tests{_breaking(variants)}")
+
+
+# --------------------------------------------------------------------------- C12
+
+def cluster_draws_interval(values: np.ndarray, draws: np.ndarray, clusters: np.ndarray) -> stats.Interval:
+    """Mean over clusters of the cluster-mean ``values``, with an interval whose draw b averages
+    row b of ``draws`` (N_BOOT, n: e.g. line and image noise) within clusters and resamples the
+    clusters (``stats.resample_indices``). With constant rows it equals ``stats.cluster_mean_interval``."""
+    names, codes = np.unique(clusters, return_inverse=True)
+    per = np.stack([draws[:, codes == k].mean(axis=1) for k in range(len(names))], axis=1)
+    means = np.take_along_axis(per, stats.resample_indices(len(names)), axis=1).mean(axis=1)
+    low, high = stats.percentile_interval(means)
+    point = np.mean([values[codes == k].mean() for k in range(len(names))])
+    return stats.Interval(float(point), float(low), float(high))
+
+
+def c12_holds(delta: stats.Interval) -> bool:
+    """C12 rule: the interval of the mean ΔER lies below 0."""
+    return bool(delta.high < 0)
+
+
+def _c12(protocol: Protocol, pairing: str = PAIRING_224, shift: str = MEAN_SHIFT_4,
+         keep: Callable[[pd.DataFrame], pd.Series] | None = None, image_noise: bool = True) -> _Outcome:
+    """C12 rule: the mean over zero-shot weight sets of ΔER = ER(fine-tuned) − ER(zero-shot) has an
+    interval below 0. Intervals: weight sets resampled, each draw paired with one bootstrap line
+    and one image-noise draw of every accuracy."""
+    frame = _er_frame(protocol)
+    if shift not in set(frame["shift"]):
+        return _Outcome(None, float("nan"), float("nan"), float("nan"), 0, note=f"no {shift} under this protocol")
+    pairs = finetune_pairs(frame, pairing)
+    p = pairs[pairs["shift"] == shift]
+    if keep is not None:
+        p = p[keep(p)]
+    sets = p["zs_model"].unique()
+    if len(sets) < 2:
+        return _Outcome(None, float("nan"), float("nan"), float("nan"), len(p),
+                        note="fewer than 2 zero-shot weight sets pair under this protocol")
+    draws = er_draws(protocol, shift, image_noise)
+    delta = draws[p["ft_model"]].to_numpy() - draws[p["zs_model"]].to_numpy()
+    iv = cluster_draws_interval(p["delta"].to_numpy(), delta, p["zs_model"].to_numpy())
+    n_down = int((p["delta"] < 0).sum())
+    return _Outcome(c12_holds(iv), iv.value, iv.low, iv.high, len(p),
+                    note=f"{len(p)} fine-tunes of {len(sets)} weight sets, {n_down} lose ER",
+                    detail={"pairs": p, "n_sets": len(sets), "n_down": n_down})
+
+
+def claim_c12(run: Run = Run(), frame: pd.DataFrame | None = None) -> Claim:
+    """C12: fine-tuning CLIP on ImageNet erodes its ER (4 shifts: timm publishes no ObjectNet).
+
+    Headline: ΔER on :data:`MEAN_SHIFT_4` per zero-shot weight set (fine-tunes paired by
+    :func:`zeroshot_counterpart`, the run's ``ft_pairing``), averaged over weight sets; holds when
+    the interval lies below 0. ``not testable here`` with fewer than 2 paired weight sets (e.g. a
+    ``frame`` without fine-tunes, for tests). Variants: the 336-px pairing, other baselines, each
+    shift, each CLIP source left out, in1k-only or in12k→in1k fine-tunes, the worst weight set left out.
+    """
+    protocol, pairing = Protocol.from_run(run), run.option("ft_pairing", PAIRING_224)
+    if frame is not None and not (frame["group"] == "clip-ft").any():
+        return not_testable("C12", "mean ΔER (fine-tuned − zero-shot)", "published accuracies of CLIP models "
+                            "fine-tuned on ImageNet and of their zero-shot weights (timm + open_clip tables)")
+    head = _c12(protocol, pairing)
+    if head.holds is None:
+        return not_testable("C12", "mean ΔER (fine-tuned − zero-shot)", "fine-tunes of >= 2 zero-shot weight sets",
+                            head.note)
+    variants = [head.variant(f"ft_pairing={pairing}", "headline protocol", headline=True)]
+    for pr in PAIRINGS:
+        if pr != pairing:
+            variants.append(_c12(protocol, pr).variant(
+                f"ft_pairing={pr}", "vit_large_patch14_clip_336.openai_ft_in12k_in1k paired with ViT-L-14-336/openai"))
+    for b in BASELINES:
+        if b != protocol.baseline:
+            variants.append(_c12(protocol.but(baseline=b), pairing).variant(f"baseline={b}", _BASELINE_TEXT[b]))
+    for shift in FT_SHIFTS:
+        variants.append(_c12(protocol, pairing, shift).variant(f"shift={shift}", f"ΔER on {shift} alone"))
+    if protocol.x_axis != X_SUBSET:
+        variants.append(_Outcome(None, float("nan"), float("nan"), float("nan"), 0,
+                                 note="open_clip publishes no class-subset ImageNet accuracy for the zero-shot weights")
+                        .variant(f"x_axis={X_SUBSET}", "class-subset ImageNet accuracy on R/A"))
+    pairs = head.detail["pairs"]
+    for src in sorted(pairs["pretrain_data"].unique()):
+        variants.append(_c12(protocol, pairing, keep=lambda p, s=src: p["pretrain_data"] != s).variant(
+            f"drop-source={src}", f"fine-tunes of {src} weights left out"))
+    for ft in sorted(pairs["finetune_data"].dropna().unique()):
+        variants.append(_c12(protocol, pairing, keep=lambda p, f=ft: p["finetune_data"] == f).variant(
+            f"finetune={ft}", f"only fine-tunes on {ft}"))
+    sets = list(pairs["zs_model"].unique())
+    worst = _worst_leave_one_out(sets, lambda kept: _c12(protocol, pairing, keep=lambda p: p["zs_model"].isin(kept)))
+    variants.append(worst.variant("drop-one-weight-set", "each zero-shot weight set left out in turn (worst shown)"))
+    by_set = pairs.groupby("zs_model")[["er_zs", "er_ft"]].mean().mean()
+    evidence = (f"{head.note} ({protocol.baseline} line, mean over V2/R/Sketch/A): ER {by_set['er_zs']:+.3f} "
+                f"zero-shot -> {by_set['er_ft']:+.3f} fine-tuned, ΔER {_fmt(head.as_interval())}. Intervals: 95 % "
+                f"percentile, weight sets resampled, baseline models resampled, binomial image-sampling error of "
+                f"every accuracy; ObjectNet not testable (timm publishes none){_breaking(variants)}")
+    return Claim("C12", judge(bool(head.holds), variants), "mean ΔER (fine-tuned − zero-shot), 4 shifts",
+                 head.value, head.low, head.high, evidence, tuple(variants))
+
+
+def claims(run: Run = Run()) -> tuple[Claim, Claim, Claim]:
+    """C10, C11, C12 under the run's headline protocol."""
+    return claim_c10(run), claim_c11(run), claim_c12(run)
+
+
+# --------------------------------------------------------------------------- newly testable
+
+#: Matched-accuracy pairs: a CLIP model and the baseline model closest in ImageNet top-1, kept when
+#: within this many accuracy points (Fang et al. 2022 compare models at equal ImageNet accuracy).
+MATCH_TOLERANCE = 0.01
+
+
+def matched_accuracy(run: Run = Run(), tolerance: float = MATCH_TOLERANCE) -> pd.DataFrame:
+    """Fang et al.'s matched-accuracy comparison: each CLIP model of the run's set with the baseline
+    model nearest in ImageNet top-1 (within ``tolerance``), their accuracies side by side.
+
+    Columns: ``clip_model``, ``imagenet_model``, ``pretrain_data``, ``imagenet_clip``,
+    ``imagenet_base``, then per shift ``<shift>_clip``, ``<shift>_base``, ``<shift>_gap`` (clip − base).
+    """
+    protocol, model_set = _protocol_and_set(run)
+    mt = model_table(protocol.dedup).set_index("model")
+    clip = mt.loc[clip_members(_er_frame(protocol), model_set)]
+    base = mt.loc[baseline_models(protocol.baseline, protocol.dedup)]
     rows = []
-    for (group, source), members in groups.groupby(["group", "source"], sort=True):
-        rng = np.random.default_rng(SEED)
-        stats = _group_stats(draws, point[members.index], rng)
-        rows.append({"group": group, "source": source, "shift": shift, **stats})
-    return rows
-
-
-def group_summary(frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per (group, source, shift): ``n``, ``er_mean`` with its 95 % CI (``ci_low``, ``ci_high``;
-    :data:`GROUP_CI_RESAMPLES_MODELS`), ``er_median``, ``er_std``. Shifts: :data:`ER_SHIFTS` present
-    in ``frame`` plus :data:`MEAN_OF_SHIFT_ER` (models with all 5 shifts)."""
-    frame = er_frame() if frame is None else frame
-    shifts = [s for s in ER_SHIFTS if (frame["shift"] == s).any()]
-    draws = {s: er_draws(frame, s) for s in shifts}
-    rows = []
-    for shift in shifts:
-        point = frame[frame["shift"] == shift].set_index("model")["er"]
-        rows += _summary_rows(frame, shift, draws[shift], point)
-    if all(s in draws for s in SHIFTS):
-        point = per_model_table(frame).set_index("model")["er_mean_of_shifts"].dropna()
-        rows += _summary_rows(frame, MEAN_OF_SHIFT_ER, _mean_of_shift_draws([draws[s] for s in SHIFTS]), point)
+    for m, r in clip.iterrows():
+        dist = (base[ID_TEST_SET] - r[ID_TEST_SET]).abs()
+        b = dist.idxmin()
+        if dist[b] > tolerance:
+            continue
+        row = {"clip_model": m, "imagenet_model": b, "pretrain_data": r["pretrain_data"],
+               "imagenet_clip": r[ID_TEST_SET], "imagenet_base": base.loc[b, ID_TEST_SET]}
+        for s in protocol.shifts:
+            row |= {f"{s}_clip": r[s], f"{s}_base": base.loc[b, s], f"{s}_gap": r[s] - base.loc[b, s]}
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def baseline_comparison() -> pd.DataFrame:
-    """Group mean ER on :data:`FT_SHIFTS` + :data:`MEAN_SHIFT_4` under both baselines (no CIs), wide:
-    (group, source, shift) x ``n_<baseline>``, ``er_<baseline>``; groups and shifts common to both."""
-    parts = []
-    for name in BASELINES:
-        f = er_frame(name)
-        f = f[f["shift"].isin(FT_SHIFTS + (MEAN_SHIFT_4,))]
-        g = f.groupby(["group", "source", "shift"])["er"].agg(["size", "mean"])
-        parts.append(g.rename(columns={"size": f"n_{name}", "mean": f"er_{name}"}))
-    return parts[0].join(parts[1], how="inner").reset_index()
-
-
-# --------------------------------------------------------------------------- fine-tuning pairs (C12)
-
-def finetune_pairs(frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """CLIP-FT models joined to their zero-shot weights (:func:`zeroshot_counterpart`), long over
-    :data:`FT_SHIFTS` + :data:`MEAN_SHIFT_4`: ``ft_model, zs_model, pretrain_data, finetune_data,
-    shift, id_zs, id_ft, er_zs, er_ft, delta`` (= er_ft − er_zs). Unpaired fine-tunes are left out."""
-    frame = er_frame() if frame is None else frame
-    shifts = FT_SHIFTS + (MEAN_SHIFT_4,)
-    sub = frame[frame["shift"].isin(shifts)].set_index(["model", "shift"])
-    ft = frame.loc[(frame["group"] == "clip-ft") & frame["shift"].isin(shifts)].copy()
-    ft["zs_model"] = ft["model"].map(zeroshot_counterpart)
-    ft = ft[ft["zs_model"].isin(sub.index.get_level_values("model"))]
-    zs = sub.loc[list(zip(ft["zs_model"], ft["shift"])), ["id_acc", "er"]].to_numpy()
-    out = pd.DataFrame({"ft_model": ft["model"].to_numpy(), "zs_model": ft["zs_model"].to_numpy(),
-                        "pretrain_data": ft["pretrain_data"].to_numpy(),
-                        "finetune_data": ft["finetune_data"].to_numpy(), "shift": ft["shift"].to_numpy(),
-                        "id_zs": zs[:, 0], "id_ft": ft["id_acc"].to_numpy(), "er_zs": zs[:, 1],
-                        "er_ft": ft["er"].to_numpy()})
-    out["delta"] = out["er_ft"] - out["er_zs"]
-    return out.sort_values(["shift", "ft_model"]).reset_index(drop=True)
-
-
-def _cluster_mean_ci(values: pd.Series, clusters: pd.Series) -> tuple[float, float, float, int]:
-    """Mean over cluster means and its percentile CI from resampling clusters (seeded)."""
-    means = values.groupby(clusters.to_numpy()).mean().to_numpy()
-    idx = np.random.default_rng(SEED).integers(0, len(means), size=(N_BOOT, len(means)))
-    tail = 100 * (1 - CI_LEVEL) / 2
-    low, high = np.percentile(means[idx].mean(axis=1), [tail, 100 - tail])
-    return float(means.mean()), float(low), float(high), len(means)
-
-
-# --------------------------------------------------------------------------- data-source study (C11)
-
-def data_study_set(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT) -> pd.DataFrame:
-    """ER rows of the data-source study: open_clip models passing :data:`DATA_STUDY_ARCH` and
-    :data:`DATA_STUDY_MIN_SAMPLES` (NaN samples = not stated = kept), plus the 29 LAION
-    scaling-laws checkpoints (the 3 OpenAI scaling rows repeat open_clip's)."""
-    frame = er_frame() if frame is None else frame
-    rows = frame[frame["shift"] == shift]
-    oc = rows[(rows["source"] == "open_clip") & rows["arch"].map(lambda a: bool(DATA_STUDY_ARCH.match(a)))
-              & ~(rows["samples_seen"] < DATA_STUDY_MIN_SAMPLES)]
-    sl = rows[(rows["source"] == "scaling") & (rows["pretrain_data"] != "WIT-400M")]
-    return pd.concat([oc, sl], ignore_index=True)
-
-
-def data_source_summary(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT) -> pd.DataFrame:
-    """Per (source table, pretrain_data) of :func:`data_study_set`: n, mean/std/min/max/range of ER."""
-    study = data_study_set(frame, shift)
-    g = study.groupby(["source", "pretrain_data"])["er"]
-    out = g.agg(n="size", er_mean="mean", er_std="std", er_min="min", er_max="max").reset_index()
-    out["er_range"] = out["er_max"] - out["er_min"]
-    return out.sort_values("er_mean", ascending=False).reset_index(drop=True)
-
-
-def _pooled_within_sd(er: pd.Series, sources: pd.Series) -> float:
-    """sqrt(Σ_g Σ_i (x_gi − mean_g)² / (N − G)): pooled within-source SD."""
-    resid = er - er.groupby(sources).transform("mean")
-    return float(np.sqrt((resid**2).sum() / (len(er) - sources.nunique())))
-
-
-def source_spread(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT) -> dict[str, float]:
-    """Within- vs between-source spread of ER (sources with >= :data:`MIN_MODELS_PER_SOURCE` models).
-
-    ``within_sd_scaling``: pooled within-source SD in the scaling-laws table (LAION-80M/400M/2B,
-    sizes B-32..g-14, 3B..34B samples); ``within_sd_open_clip``: the same over open_clip sources;
-    ``between_sd``/``between_range``: SD/range of open_clip source means; ``eta2_open_clip``:
-    share of open_clip ER variance between sources (SS_between / SS_total).
-    """
-    study = data_study_set(frame, shift)
-    out: dict[str, float] = {}
-    for source in ("scaling", "open_clip"):
-        s = study[study["source"] == source]
-        s = s[s.groupby("pretrain_data")["er"].transform("size") >= MIN_MODELS_PER_SOURCE]
-        out[f"within_sd_{source}"] = _pooled_within_sd(s["er"], s["pretrain_data"])
-        out[f"n_sources_{source}"] = int(s["pretrain_data"].nunique())
-        out[f"n_models_{source}"] = len(s)
-    means = s.groupby("pretrain_data")["er"].mean()  # s = open_clip (last in the loop)
-    out["between_sd"] = float(means.std(ddof=1))
-    out["between_range"] = float(means.max() - means.min())
-    ss_total = ((s["er"] - s["er"].mean()) ** 2).sum()
-    ss_within = ((s["er"] - s.groupby("pretrain_data")["er"].transform("mean")) ** 2).sum()
-    out["eta2_open_clip"] = float(1 - ss_within / ss_total)
-    return out
-
-
-#: Model size order of the scaling-laws architectures (Cherti et al. 2023), smallest first.
-SCALING_SIZE_ORDER: tuple[str, ...] = ("ViT-B-32", "ViT-B-16", "ViT-L-14", "ViT-H-14", "ViT-g-14")
-
-
-def _line_row(rows: pd.DataFrame, label: str) -> dict:
-    """A logit line fitted over ``rows`` (``robustness.fit_baseline``) and its residual SD."""
-    fit = robustness.fit_baseline(rows["id_acc"], rows["ood_acc"])
-    resid = np.asarray(robustness.transformed_residual(rows["id_acc"], rows["ood_acc"], fit))
-    return {"pretrain_data": label, "n": len(rows), "slope": fit.slope, "intercept": fit.intercept,
-            "r": fit.r, "resid_sd": float(np.std(resid, ddof=2)), "er_range": float(np.ptp(rows["er"])),
-            "_resid": resid}
-
-
-def source_lines(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT) -> pd.DataFrame:
-    """Do models of one data source lie on one line? Per LAION scaling-laws source: its OWN logit
-    line over its models (slope, intercept, r; ``resid_sd`` = SD of logit residuals, ddof 2), the ER
-    range, and Spearman rho of model size (:data:`SCALING_SIZE_ORDER`) with ER (``rho_size_er``),
-    with ImageNet accuracy (``rho_size_id``) and with the residual from the source line
-    (``rho_size_resid``). A last row ``baseline`` gives the same for the baseline models."""
-    from scipy import stats  # local: only this helper needs it
-
-    frame = er_frame() if frame is None else frame
-    study = data_study_set(frame, shift)
-    sl = study[study["source"] == "scaling"]
-    size = sl["arch"].map({a: i for i, a in enumerate(SCALING_SIZE_ORDER)})
+def matched_gap_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean shift-accuracy gap (CLIP − matched ImageNet model) per shift over the matched pairs,
+    with a percentile interval from resampling pairs (``stats.bootstrap``)."""
     rows = []
-    for data, g in sl.groupby("pretrain_data"):
-        row = _line_row(g, data)
-        rho = {k: stats.spearmanr(size[g.index], v).statistic
-               for k, v in (("er", g["er"]), ("id", g["id_acc"]), ("resid", row.pop("_resid")))}
-        rows.append(row | {f"rho_size_{k}": float(v) for k, v in rho.items()})
-    base = _line_row(frame[(frame["shift"] == shift) & frame["in_baseline"]], "baseline")
-    base.pop("_resid")
-    return pd.DataFrame(rows + [base])
+    for col in [c for c in table.columns if c.endswith("_gap")]:
+        gap = table[col].dropna().to_numpy(float)
+        iv = stats.bootstrap(np.mean, gap) if gap.size > 1 else stats.Interval(float(np.mean(gap)), np.nan, np.nan)
+        rows.append({"shift": col.removesuffix("_gap"), "n_pairs": gap.size, "gap_mean": iv.value,
+                     "ci_low": iv.low, "ci_high": iv.high})
+    return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------- claims
-
-def _row(summary: pd.DataFrame, group: str, source: str, shift: str) -> pd.Series:
-    hit = summary[(summary["group"] == group) & (summary["source"] == source) & (summary["shift"] == shift)]
-    if len(hit) != 1:
-        raise KeyError(f"group_summary has {len(hit)} rows for ({group}, {source}, {shift})")
-    return hit.iloc[0]
-
-
-def claim_c10(summary: pd.DataFrame | None = None) -> dict:
-    """C10: zero-shot CLIP has large positive ER on R, Sketch, ObjectNet, A, small on V2.
-
-    Rule: reproduced iff, for open_clip zero-shot models (testbed baseline), on each of
-    :data:`C10_SHIFTS` the group-mean ER has CI lower bound > 0 AND exceeds the ImageNet
-    (baseline) models' CI upper bound, AND the V2 mean ER is below each of those four.
-    """
-    s = group_summary() if summary is None else summary
-    clip = {sh: _row(s, "clip-zeroshot", "open_clip", sh) for sh in SHIFTS + (MEAN_SHIFT,)}
-    inet = {sh: _row(s, "imagenet", "testbed", sh) for sh in SHIFTS}
-    large = all(clip[sh]["ci_low"] > 0 and clip[sh]["er_mean"] > inet[sh]["ci_high"] for sh in C10_SHIFTS)
-    v2_small = all(clip["imagenet-v2"]["er_mean"] < clip[sh]["er_mean"] for sh in C10_SHIFTS)
-    er = {sh: round(float(clip[sh]["er_mean"]), 4) for sh in clip}
-    ci = {sh: (round(float(clip[sh]["ci_low"]), 4), round(float(clip[sh]["ci_high"]), 4)) for sh in clip}
-    evidence = (f"{int(clip[MEAN_SHIFT]['n'])} open_clip zero-shot models vs the testbed line: mean ER "
-                + ", ".join(f"{sh} {er[sh]:+.3f} [{ci[sh][0]:+.3f}, {ci[sh][1]:+.3f}]" for sh in SHIFTS)
-                + f"; ImageNet baseline mean ER within ±{max(abs(inet[sh]['er_mean']) for sh in SHIFTS):.3f}")
-    return {"claim": "C10", "evidence": evidence, "er_mean": er, "ci": ci,
-            "imagenet_er_mean": {sh: round(float(inet[sh]["er_mean"]), 4) for sh in SHIFTS},
-            "large_on_r_sketch_objectnet_a": bool(large), "v2_smallest": bool(v2_small),
-            "verdict": "reproduced" if large and v2_small else "not reproduced"}
+#: Pairs of rows that are two published evaluations of the same OpenAI CLIP weights.
+SAME_WEIGHTS: tuple[tuple[str, str], ...] = (
+    ("testbed:resnet50_clip_zeroshot", "open_clip:RN50/openai"),
+    ("testbed:vit_b_32_clip_zeroshot", "open_clip:ViT-B-32/openai"),
+    ("scaling:ViT-B-32/openai", "open_clip:ViT-B-32/openai"),
+    ("scaling:ViT-B-16/openai", "open_clip:ViT-B-16/openai"),
+    ("scaling:ViT-L-14/openai", "open_clip:ViT-L-14/openai"),
+)
 
 
-def _span(values: pd.Series) -> str:
-    return f"{values.min():+.2f}..{values.max():+.2f}"
+def evaluation_agreement(run: Run = Run()) -> pd.DataFrame:
+    """Two published evaluations of the same weights, per test set: accuracies, their difference
+    (pp), the binomial standard error of ONE evaluation (pp) and the ER difference under the run's
+    protocol. Differences beyond sampling error are pipeline differences (prompts, crops, class
+    heads; ObjectNet: 113-name head vs mapped logits with crop between testbed and open_clip)."""
+    protocol = Protocol.from_run(run)
+    mt = model_table(protocol.dedup).set_index("model")
+    er = _er_frame(protocol).set_index(["model", "shift"])["er"]
+    from .er_tables import _test_set_sizes
 
-
-def _rounded(table: pd.DataFrame, column: str) -> dict[str, float]:
-    return {str(k): round(float(v), 4) for k, v in table[column].items()}
-
-
-def claim_c11(frame: pd.DataFrame | None = None) -> dict:
-    """C11: ER depends on pre-training data, not model size (one source's models lie on one line).
-
-    Rule: reproduced iff (a) the pooled within-source SD of headline ER among the LAION
-    scaling-laws checkpoints (sources LAION-80M/400M/2B, each spanning B-32..g-14 and 3B..34B
-    samples seen) is smaller than the SD of source-mean ER between open_clip pre-training sources
-    (:func:`data_study_set`, sources with >= 2 models): ``ratio`` < 1; and (b) each scaling-laws
-    source lies on one logit line at least as tightly as the ImageNet baseline models lie on
-    theirs (:func:`source_lines`: ``resid_sd`` <= the baseline's). Under (b) a model's size moves
-    it *along* its source's line; ER in accuracy units may still rise with size when the source
-    line is steeper than the baseline line (``rho_size_er``), which is reported, not judged.
-    """
-    sp = source_spread(frame)
-    ratio = sp["within_sd_scaling"] / sp["between_sd"]
-    lines = source_lines(frame).set_index("pretrain_data")
-    base_sd = float(lines.loc["baseline", "resid_sd"])
-    src = lines.drop(index="baseline")
-    one_line = bool((src["resid_sd"] <= base_sd).all())
-    evidence = (f"within-source SD of ER over {sp['n_models_scaling']} LAION scaling-laws models "
-                f"({sp['n_sources_scaling']} sources) {sp['within_sd_scaling']:.4f} vs between-source SD "
-                f"{sp['between_sd']:.4f} over {sp['n_sources_open_clip']} open_clip sources (ratio {ratio:.2f}; "
-                f"open_clip eta² {sp['eta2_open_clip']:.2f}); each LAION source on its own logit line: "
-                f"r >= {src['r'].min():.3f}, residual SD <= {src['resid_sd'].max():.3f} vs baseline "
-                f"{base_sd:.3f}; rho(size, residual) {_span(src['rho_size_resid'])}, "
-                f"rho(size, ER) {_span(src['rho_size_er'])}")
-    rnd = partial(_rounded, src)
-    return {"claim": "C11", "evidence": evidence, **{k: round(float(v), 4) for k, v in sp.items()},
-            "ratio": round(float(ratio), 4), "baseline_resid_sd": round(base_sd, 4),
-            "source_resid_sd": rnd("resid_sd"), "source_slope": rnd("slope"), "rho_size_er": rnd("rho_size_er"),
-            "rho_size_resid": rnd("rho_size_resid"), "one_line_per_source": one_line,
-            "verdict": "reproduced" if ratio < 1 and one_line else "not reproduced"}
-
-
-def claim_c12(frame: pd.DataFrame | None = None) -> dict:
-    """C12: fine-tuning CLIP on ImageNet erodes its ER.
-
-    Rule (4 shifts timm has, :data:`MEAN_SHIFT_4`): per zero-shot weight set, average ΔER =
-    ER(fine-tuned) − ER(zero-shot) over its fine-tunes; reproduced iff the 95 % CI of the mean ΔER
-    (resampling weight sets) lies below 0. ``not testable here`` if fewer than 2 weight sets pair.
-    """
-    pairs = finetune_pairs(frame)
-    p = pairs[pairs["shift"] == MEAN_SHIFT_4]
-    if p["zs_model"].nunique() < 2:
-        return {"claim": "C12", "evidence": "fewer than 2 paired zero-shot weight sets",
-                "verdict": "not testable here"}
-    mean, low, high, k = _cluster_mean_ci(p["delta"], p["zs_model"])
-    by_set = p.groupby("zs_model")[["er_zs", "er_ft"]].mean().mean()  # weight sets weigh equally
-    per_shift = {sh: round(float(pairs[pairs["shift"] == sh].groupby("zs_model")["delta"].mean().mean()), 4)
-                 for sh in FT_SHIFTS}
-    n_down = int((p["delta"] < 0).sum())
-    evidence = (f"{len(p)} fine-tunes of {k} zero-shot weight sets, mean over weight sets of ER (4 shifts): "
-                f"{by_set['er_zs']:+.3f} zero-shot -> {by_set['er_ft']:+.3f} fine-tuned, ΔER {mean:+.3f} "
-                f"[{low:+.3f}, {high:+.3f}]; {n_down}/{len(p)} fine-tunes lose ER")
-    return {"claim": "C12", "evidence": evidence, "n_pairs": len(p), "n_weight_sets": k,
-            "er_zs_mean": round(float(by_set["er_zs"]), 4), "er_ft_mean": round(float(by_set["er_ft"]), 4),
-            "delta_mean": round(mean, 4), "delta_ci": (round(low, 4), round(high, 4)),
-            "n_decrease": n_down, "delta_per_shift": per_shift,
-            "verdict": "reproduced" if high < 0 else "not reproduced"}
-
-
-# --------------------------------------------------------------------------- figures (plotting only)
-
-SCATTER_GROUPS: tuple[tuple[str, str], ...] = (("imagenet", "testbed"), ("clip-zeroshot", "open_clip"),
-                                               ("clip-ft", "timm"))
-
-
-def baseline_band(frame: pd.DataFrame, shift: str, grid: np.ndarray) -> pd.DataFrame:
-    """The baseline line on ``grid`` (ID accuracies) with its 95 % bootstrap band."""
-    rows = frame[(frame["shift"] == shift) & frame["in_baseline"]]
-    fit = robustness.fit_baseline(rows["id_acc"], rows["ood_acc"])
-    curves = np.stack([np.asarray(f.predict(grid)) for f in _line_fits(rows)])
-    tail = 100 * (1 - CI_LEVEL) / 2
-    low, high = np.nanpercentile(curves, [tail, 100 - tail], axis=0)
-    return pd.DataFrame({"id_acc": grid, "predicted": fit.predict(grid), "low": low, "high": high})
-
-
-#: Tick positions of the logit-scaled accuracy axes (plain decimals instead of matplotlib's 1 − 10⁻¹).
-LOGIT_TICKS: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
-
-
-def _logit_axes(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
-    """Logit-scaled x and y with plain-decimal ticks inside the limits."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    ax.set(xscale="logit", yscale="logit", xlim=xlim, ylim=ylim)
-    for axis, (lo, hi) in ((ax.xaxis, xlim), (ax.yaxis, ylim)):
-        axis.set_major_locator(FixedLocator([t for t in LOGIT_TICKS if lo <= t <= hi]))
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_locator(NullLocator())
-
-
-def _scatter_panel(ax: plt.Axes, frame: pd.DataFrame, shift: str) -> None:
-    rows = frame[frame["shift"] == shift]
-    for group, source in SCATTER_GROUPS:
-        g = rows[(rows["group"] == group) & (rows["source"] == source)]
-        if len(g):
-            ax.scatter(g["id_acc"], g["ood_acc"], s=12, alpha=0.75, color=GROUP_COLORS[group],
-                       label=f"{group} ({source}, n={len(g)})", edgecolor="none")
-    grid = np.linspace(0.02, 0.95, 200)
-    band = baseline_band(frame, shift, grid)
-    ax.plot(grid, band["predicted"], color="k", lw=1, label="baseline fit (testbed STANDARD)")
-    ax.fill_between(grid, band["low"], band["high"], color="k", alpha=0.2, lw=0)
-    ax.plot(grid, grid, color="0.5", ls=":", lw=0.8, label="y = x")
-    _logit_axes(ax, (0.02, 0.95), (0.005, 0.97))
-    ax.set(xlabel="ImageNet top-1", ylabel=f"{shift} top-1", title=shift)
-
-
-def plot_er_scatter(frame: pd.DataFrame | None = None) -> plt.Figure:
-    """Five shift panels + the mean-over-shifts panel, logit axes, baseline fit with bootstrap band."""
-    frame = er_frame() if frame is None else frame
-    fig, axes = plt.subplots(2, 3, figsize=(13, 8.5))
-    for ax, shift in zip(axes.flat, SHIFTS + (MEAN_SHIFT,)):
-        _scatter_panel(ax, frame, shift)
-    axes.flat[-1].set(ylabel="mean top-1 over 5 shifts", title="mean over 5 shifts (headline ER)")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, fontsize=8)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig
-
-
-def plot_er_by_data_source(frame: pd.DataFrame | None = None) -> plt.Figure:
-    """Headline ER by pre-training data (box + points), sources ordered by median ER."""
-    study = data_study_set(frame).assign(table=lambda d: d["source"].map({"open_clip": "open_clip",
-                                                                          "scaling": "scaling laws"}))
-    order = study.groupby("pretrain_data")["er"].median().sort_values(ascending=False).index
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(order) + 1.5))
-    sns.boxplot(data=study, x="er", y="pretrain_data", order=order, color="0.9", fliersize=0, ax=ax)
-    sns.stripplot(data=study, x="er", y="pretrain_data", order=order, hue="table", size=4,
-                  palette={"open_clip": GROUP_COLORS["clip-zeroshot"], "scaling laws": "#9467bd"}, ax=ax)
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set(xlabel="effective robustness (mean over 5 shifts, testbed baseline)", ylabel="pre-training data")
-    fig.tight_layout()
-    return fig
-
-
-SCALING_COLORS: dict[str, str] = {"LAION-80M": "#9ecae1", "LAION-400M": "#3182bd", "LAION-2B": "#08306b",
-                                   "WIT-400M": GROUP_COLORS["clip-zeroshot"]}
-SCALING_MARKERS: dict[str, str] = dict(zip(SCALING_SIZE_ORDER, "osD^P"))
-
-
-def _scaling_er_panel(ax: plt.Axes, sl: pd.DataFrame) -> None:
-    """ER vs samples seen, one line per (data, architecture)."""
-    for (data, arch), g in sl.sort_values("samples_seen").groupby(["pretrain_data", "arch"]):
-        ax.plot(g["samples_seen"], g["er"], color=SCALING_COLORS[data], marker=SCALING_MARKERS[arch], ms=6,
-                lw=1, ls="none" if data == "WIT-400M" else "-")
-    for data, c in SCALING_COLORS.items():
-        ax.plot([], [], color=c, lw=3, label=data)
-    for arch, m in SCALING_MARKERS.items():
-        ax.plot([], [], color="0.3", marker=m, ls="none", label=arch)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set(xscale="log", xlabel="samples seen", ylabel="effective robustness (mean over 5 shifts)",
-           title="ER vs samples seen (LAION scaling laws)")
-    ax.set(xticks=[3e9, 1e10, 3e10], xticklabels=["3B", "10B", "30B"])
-    ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax.legend(fontsize=7, ncol=2, frameon=False)
-
-
-def _scaling_line_panel(ax: plt.Axes, frame: pd.DataFrame, sl: pd.DataFrame) -> None:
-    """Mean OOD vs ImageNet accuracy on logit axes: each LAION source's own line and the baseline."""
-    grid = np.linspace(0.3, 0.9, 100)
-    base = frame[(frame["shift"] == MEAN_SHIFT) & frame["in_baseline"]]
-    ax.scatter(base["id_acc"], base["ood_acc"], s=8, color=GROUP_COLORS["imagenet"], label="baseline models")
-    ax.plot(grid, robustness.fit_baseline(base["id_acc"], base["ood_acc"]).predict(grid), color="k", lw=1)
-    for data, g in sl.groupby("pretrain_data"):
-        ax.scatter(g["id_acc"], g["ood_acc"], s=18, color=SCALING_COLORS[data], label=data)
-        if data != "WIT-400M":
-            ax.plot(grid, robustness.fit_baseline(g["id_acc"], g["ood_acc"]).predict(grid),
-                    color=SCALING_COLORS[data], lw=1)
-    _logit_axes(ax, (0.45, 0.9), (0.15, 0.8))
-    ax.set(xlabel="ImageNet top-1", ylabel="mean top-1 over 5 shifts", title="one line per data source")
-    ax.legend(fontsize=7, frameon=False)
-
-
-def plot_er_scaling(frame: pd.DataFrame | None = None) -> plt.Figure:
-    """LAION scaling-laws models: headline ER vs samples seen coloured by LAION size (OpenAI WIT
-    models, 12.8B samples, as references), and each source's own logit line vs the baseline's."""
-    frame = er_frame() if frame is None else frame
-    sl = frame[(frame["shift"] == MEAN_SHIFT) & (frame["source"] == "scaling")]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
-    _scaling_er_panel(left, sl)
-    _scaling_line_panel(right, frame, sl)
-    fig.tight_layout()
-    return fig
-
-
-def headline_table(summary: pd.DataFrame, decimals: int | None = None) -> pd.DataFrame:
-    """Group mean ER (with CI) of the headline :data:`MEAN_SHIFT` and of :data:`MEAN_SHIFT_4`;
-    ``decimals`` rounds for printing (and turns ``-0.0`` into ``0.0``)."""
-    cols = ["group", "source", "shift", "n", "er_mean", "ci_low", "ci_high"]
-    out = summary.loc[summary["shift"].isin([MEAN_SHIFT, MEAN_SHIFT_4]), cols].reset_index(drop=True)
-    if decimals is not None:
-        num = ["er_mean", "ci_low", "ci_high"]
-        out[num] = out[num].round(decimals) + 0.0
-    return out
+    sizes = _test_set_sizes()
+    rows = []
+    for a, b in SAME_WEIGHTS:
+        for t in (ID_TEST_SET, *protocol.shifts):
+            pa, pb = mt.loc[a, t], mt.loc[b, t]
+            se = np.sqrt(pb * (1 - pb) / sizes[t])
+            rows.append({"model_a": a, "model_b": b, "test_set": t, "acc_a": pa, "acc_b": pb,
+                         "diff_pp": 100 * (pa - pb), "se_pp": 100 * se,
+                         "er_diff_pp": 100 * (er.get((a, t), np.nan) - er.get((b, t), np.nan))})
+    return pd.DataFrame(rows)
