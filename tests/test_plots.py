@@ -264,3 +264,15 @@ def test_claims_overview_shows_every_tier_and_passes_layout() -> None:
     assert "baseline=timm-in1k" in fig.axes[1].get_xlabel()
     assert plots.check_layout(fig) == []
     plt.close(fig)
+
+
+@pytest.mark.parametrize("n_labels,overlap", [(6, False), (30, True)])
+def test_rotated_tick_labels_are_measured_as_rotated_boxes(n_labels, overlap) -> None:
+    """Rotated labels whose axis-aligned hulls overlap but whose glyph boxes do not must pass."""
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    ax.plot(range(n_labels), range(n_labels))
+    ax.set(xlabel="test set", ylabel="accuracy", title="Accuracy per test set")
+    names = ["ImageNet", "ImageNet-V2", "ImageNet-Sketch", "ObjectNet", "iNaturalist", "Textures"]
+    ax.set_xticks(range(n_labels), [names[i % 6] + f" {i}" for i in range(n_labels)], rotation=35, ha="right")
+    assert (_rules(fig) == {plots.RULE_TEXT_OVERLAP}) is overlap
+    plt.close(fig)

@@ -220,8 +220,9 @@ def _fig_texts(fig) -> dict[str, mtext.Text | None]:
             "supylabel": getattr(fig, "_supylabel", None)}
 
 
-def _text_items(fig: plt.Figure, renderer) -> list[tuple[str, Bbox]]:
-    """Every text artist (a legend counts as one box) with its display-space bounding box."""
+def _text_items(fig: plt.Figure, renderer) -> list[tuple[str, np.ndarray]]:
+    """Every text artist (a legend counts as one box) with the 4 display-space corners of its box
+    (rotated text: the rotated rectangle, not its axis-aligned hull)."""
     items: list[tuple[str, mtext.Text | object]] = []
     sup = [t for t in _fig_texts(fig).values() if t is not None]
     for t in fig.texts:
@@ -243,24 +244,60 @@ def _text_items(fig: plt.Figure, renderer) -> list[tuple[str, Bbox]]:
     items += [("figure legend", lg) for lg in fig.legends if lg.get_visible()]
     out = []
     for name, artist in items:
-        if isinstance(artist, mtext.Text):
-            bb = mtext.Text.get_window_extent(artist, renderer)  # text only, not an annotation's arrow
-        else:
-            bb = artist.get_window_extent(renderer)
-        if bb.width > 0 and bb.height > 0:
-            out.append((name, bb))
+        corners = _corners(artist, renderer)
+        if corners is not None:
+            out.append((name, corners))
     return out
+
+
+def _corners(artist, renderer) -> np.ndarray | None:
+    """(4, 2) display corners of a text's (possibly rotated) box or of a legend's frame; None if empty."""
+    if not isinstance(artist, mtext.Text):
+        bb = artist.get_window_extent(renderer)
+        return None if bb.width <= 0 or bb.height <= 0 else bb.corners()
+    bb = mtext.Text.get_window_extent(artist, renderer)  # text only, not an annotation's arrow
+    if bb.width <= 0 or bb.height <= 0:
+        return None
+    angle = artist.get_rotation() % 180
+    if angle % 90 == 0:
+        return bb.corners()
+    artist.set_rotation(0)
+    flat = mtext.Text.get_window_extent(artist, renderer)
+    artist.set_rotation(angle)
+    w, h = (flat.width, flat.height) if angle < 90 else (flat.height, flat.width)
+    t = np.deg2rad(angle % 90)
+    s, c = np.sin(t), np.cos(t)
+    x0, y0 = bb.x0, bb.y0  # the rotated rectangle touches each side of its axis-aligned hull
+    return np.array([[x0 + h * s, y0], [x0 + h * s + w * c, y0 + w * s], [x0 + w * c, y0 + w * s + h * c],
+                     [x0, y0 + h * c]])
+
+
+def _separated(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """Separating-axis test of two convex quadrilaterals: True when some edge normal separates them
+    (or their projections overlap by at most ``tol`` pixels)."""
+    for poly in (a, b):
+        edges = np.roll(poly, -1, axis=0) - poly
+        for nx, ny in np.stack([-edges[:, 1], edges[:, 0]], axis=1):
+            norm = np.hypot(nx, ny)
+            if norm == 0:
+                continue
+            pa, pb = a @ (np.array([nx, ny]) / norm), b @ (np.array([nx, ny]) / norm)
+            if min(pa.max(), pb.max()) - max(pa.min(), pb.min()) <= tol:
+                return True
+    return False
 
 
 def _overlaps(fig: plt.Figure, renderer) -> list[str]:
     items = _text_items(fig, renderer)
     if len(items) < 2:
         return []
-    b = np.array([bb.extents for _, bb in items])  # x0, y0, x1, y1
-    w = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])
-    h = np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1])
-    hit = np.triu((w > OVERLAP_TOLERANCE_PX) & (h > OVERLAP_TOLERANCE_PX), k=1)
-    return [f"{items[i][0]} overlaps {items[j][0]}" for i, j in zip(*np.nonzero(hit))]
+    lo = np.array([c.min(axis=0) for _, c in items])
+    hi = np.array([c.max(axis=0) for _, c in items])
+    w = np.minimum(hi[:, None, 0], hi[None, :, 0]) - np.maximum(lo[:, None, 0], lo[None, :, 0])
+    h = np.minimum(hi[:, None, 1], hi[None, :, 1]) - np.maximum(lo[:, None, 1], lo[None, :, 1])
+    hull_hit = np.triu((w > OVERLAP_TOLERANCE_PX) & (h > OVERLAP_TOLERANCE_PX), k=1)
+    return [f"{items[i][0]} overlaps {items[j][0]}" for i, j in zip(*np.nonzero(hull_hit))
+            if not _separated(items[i][1], items[j][1], OVERLAP_TOLERANCE_PX)]
 
 
 def _has_data(ax) -> bool:
