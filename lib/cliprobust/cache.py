@@ -234,6 +234,17 @@ def check_layout(path: Path, meta: dict[str, Any], arr: dict[str, np.ndarray]) -
     return problems
 
 
+def _load_arrays(path: Path, mmap_mode: str | None) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The stored arrays, and a problem per file whose header or length cannot be read."""
+    arr, problems = {}, []
+    for n in _ARRAYS:
+        try:
+            arr[n] = np.load(_file_of(path, n), mmap_mode=mmap_mode)
+        except (OSError, ValueError) as exc:  # missing, truncated or not an .npy file
+            problems.append(f"{n}.npy unreadable ({exc})")
+    return arr, problems
+
+
 def verify_entry(path: Path) -> tuple[str, list[str]]:
     """``(status, problems)`` of the complete entry at ``path``: ``ok`` (every file matches its recorded
     shape, dtype, size and sha256), ``corrupt`` (problems name the files), or ``no-checksum`` (written
@@ -241,11 +252,8 @@ def verify_entry(path: Path) -> tuple[str, list[str]]:
     meta = read_json(path / "meta.json")
     if "arrays" not in meta:
         return "no-checksum", [f"no checksum (meta format < {META_FORMAT})"]
-    try:
-        arr = {n: np.load(_file_of(path, n), mmap_mode="r") for n in _ARRAYS}
-    except (OSError, ValueError) as exc:  # unreadable header: the file itself is damaged
-        return "corrupt", [f"unreadable array: {exc}"]
-    problems = check_layout(path, meta, arr)
+    arr, problems = _load_arrays(path, "r")
+    problems += check_layout(path, meta, arr)
     for name, want in meta["arrays"].items():
         file = _file_of(path, name)
         if file.is_file() and file_sha256(file) != want["sha256"]:
@@ -332,12 +340,8 @@ def read_entry(path: Path, mmap: bool = True, verify: bool = False) -> Outputs:
         status, problems = verify_entry(path)
         if status == "corrupt":
             raise _corrupt(path, meta, problems)
-    mode = "r" if mmap else None
-    try:
-        arr = {n: np.load(path / f"{n}.npy", mmap_mode=mode) for n in _ARRAYS}
-    except (OSError, ValueError) as exc:
-        raise _corrupt(path, meta, [f"unreadable array: {exc}"]) from exc
-    problems = check_layout(path, meta, arr)
+    arr, problems = _load_arrays(path, "r" if mmap else None)
+    problems += check_layout(path, meta, arr)
     if problems:
         raise _corrupt(path, meta, problems)
     ids = tuple((path / "files.txt").read_text().splitlines())

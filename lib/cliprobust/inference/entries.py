@@ -17,7 +17,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+import tempfile
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -149,7 +151,8 @@ def _select_token(token: str | EntryLike) -> list[EntryLike]:
 # --------------------------------------------------------------------------- resolved configs (persisted)
 
 
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+def jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """A JSON round trip (tuples -> lists): the form configs take in keys and meta.json."""
     return json.loads(json.dumps(d, sort_keys=True, default=list))
 
 
@@ -175,15 +178,59 @@ def config_path(entry: EntryLike) -> Path:
     return paths.cache_dir() / "model-configs" / tag / f"{cache.slug(entry.id)}.{sha}.json"
 
 
+def register_tiny_config() -> None:
+    """Make ``open_clip.create_model("cliprobust-tiny")`` work (idempotent; imports open_clip)."""
+    import open_clip
+
+    if TINY_ARCH in open_clip.list_models():
+        return
+    folder = Path(tempfile.gettempdir()) / f"cliprobust-open_clip-configs-{os.getuid()}"
+    path = folder / f"{TINY_ARCH}.json"
+    text = json.dumps(TINY_CONFIG, indent=2, sort_keys=True)
+    if not path.is_file() or path.read_text() != text:
+        cache.atomic_write(path, lambda fh: fh.write(text.encode()))
+    open_clip.add_model_config(path)
+
+
+def open_clip_config(entry: EntryLike) -> dict[str, Any]:
+    """Architecture config, preprocessing and weights origin of an open_clip entry, from configs only
+    (imports open_clip). Preprocessing: open_clip's ``PreprocessCfg`` defaults, overlaid with the
+    pretrained tag's config, size = the vision tower's image size -- the merge ``create_model`` performs.
+    """
+    import open_clip
+
+    register_tiny_config()
+    model_cfg = open_clip.get_model_config(entry.arch)
+    if model_cfg is None:
+        raise UnknownModelError(f"open_clip has no architecture {entry.arch!r} (model {entry.id})")
+    cfg = asdict(open_clip.transform.PreprocessCfg())
+    tag_cfg = (open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}) if entry.pretrained else {}
+    if entry.pretrained:
+        cfg = open_clip.transform.merge_preprocess_dict(cfg, tag_cfg)
+    size = model_cfg["vision_cfg"].get("image_size", cfg["size"])
+    cfg["size"] = list(size) if isinstance(size, (list, tuple)) else [size, size]
+    arch = {**jsonable(model_cfg), "quick_gelu": quick_gelu(entry) or bool(model_cfg.get("quick_gelu", False))}
+    origin = (tag_cfg.get("hf_hub") or tag_cfg.get("url") or entry.pretrained) if entry.pretrained else None
+    return {"architecture": arch, "preprocess": {"library": "open_clip", **jsonable(cfg)}, "origin": origin}
+
+
+def timm_config(entry: EntryLike) -> dict[str, Any]:
+    """Name and preprocessing of a timm entry: ``resolve_data_config(pretrained_cfg)`` (input_size,
+    interpolation, mean, std, crop_pct, crop_mode), from the registry only (imports timm)."""
+    import timm
+    from timm.data import resolve_data_config
+
+    pretrained_cfg = timm.models.get_pretrained_cfg(timm_name(entry))
+    if pretrained_cfg is None:
+        raise UnknownModelError(f"timm has no model {timm_name(entry)!r} (model {entry.id})")
+    data_cfg = resolve_data_config({}, pretrained_cfg=pretrained_cfg.to_dict())
+    return {"architecture": {"timm_model": timm_name(entry)}, "preprocess": {"library": "timm", **jsonable(data_cfg)},
+            "origin": None}
+
+
 def _compute_config(entry: EntryLike) -> dict[str, Any]:
     """Ask open_clip / timm (imports them): architecture, preprocessing, weights origin."""
-    if is_clip(entry):
-        from . import models  # registers the tiny config with open_clip
-
-        return models.open_clip_config(entry)
-    from . import models
-
-    return models.timm_config(entry)
+    return open_clip_config(entry) if is_clip(entry) else timm_config(entry)
 
 
 def _store(path: Path, cfg: dict[str, Any]) -> None:
@@ -232,7 +279,7 @@ def architecture_config(entry: EntryLike) -> dict[str, Any]:
 
 def preprocess_config(entry: EntryLike) -> dict[str, Any]:
     """The model's own evaluation preprocessing, resolved from configs only (no weights, no network);
-    see ``inference.models.open_clip_config`` / ``timm_config`` for how."""
+    see :func:`open_clip_config` / :func:`timm_config` for how."""
     return resolved_config(entry)["preprocess"]
 
 

@@ -2,21 +2,15 @@
 
 :func:`load_model` returns a :class:`LoadedModel` for a zoo entry: the network, its own
 preprocessing (PROTOCOLS.md item 6: per model, never one transform for all), and for CLIP a
-tokenizer. :func:`open_clip_config` / :func:`timm_config` resolve a model's architecture and
-preprocessing from configs only (no weights, no network); :mod:`cliprobust.inference.entries`
-persists their result so the cache can decide "already done" without importing this module, and
-:func:`load_model` checks that the model it built really uses that preprocessing.
-
-Also registers the tiny open_clip architecture ``cliprobust-tiny`` (random-init pipeline tests).
+tokenizer. The preprocessing the cache key names is resolved from configs only, and persisted, by
+:mod:`cliprobust.inference.entries`; :func:`load_model` checks that the model it built really uses
+that preprocessing. Importing this module registers the tiny open_clip architecture
+``cliprobust-tiny`` (random-init pipeline tests).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import open_clip
@@ -25,68 +19,11 @@ import torch
 import torch.nn.functional as F
 from timm.data import create_transform, resolve_data_config
 
-from .entries import (TINY_ARCH, TINY_CONFIG, AdHocEntry, EntryLike, UnknownModelError, architecture_config,  # noqa: F401
-                      is_clip, parse_model_id, preprocess_config, quick_gelu, resolve_entry, select_entries,
-                      timm_name, weights_id)
-
-# --------------------------------------------------------------------------- tiny open_clip config
-
-
-def register_tiny_config() -> None:
-    """Make ``open_clip.create_model("cliprobust-tiny")`` work (idempotent)."""
-    if TINY_ARCH in open_clip.list_models():
-        return
-    folder = Path(tempfile.gettempdir()) / f"cliprobust-open_clip-configs-{os.getuid()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{TINY_ARCH}.json"
-    text = json.dumps(TINY_CONFIG, indent=2, sort_keys=True)
-    if not path.is_file() or path.read_text() != text:
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    open_clip.add_model_config(path)
-
+from .entries import (TINY_ARCH, TINY_CONFIG, AdHocEntry, EntryLike, architecture_config, is_clip,  # noqa: F401
+                      jsonable, parse_model_id, preprocess_config, quick_gelu, register_tiny_config, resolve_entry,
+                      select_entries, timm_name, weights_id)
 
 register_tiny_config()
-
-# --------------------------------------------------------------------------- config resolvers
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(d, sort_keys=True, default=list))
-
-
-def open_clip_config(entry: EntryLike) -> dict[str, Any]:
-    """Architecture config, preprocessing and weights origin of an open_clip entry, from configs only.
-
-    Preprocessing: open_clip's ``PreprocessCfg`` defaults, overlaid with the pretrained tag's
-    config, size = the vision tower's image size -- the merge ``create_model`` performs.
-    """
-    model_cfg = open_clip.get_model_config(entry.arch)
-    if model_cfg is None:
-        raise UnknownModelError(f"open_clip has no architecture {entry.arch!r} (model {entry.id})")
-    cfg = asdict(open_clip.transform.PreprocessCfg())
-    tag_cfg = (open_clip.get_pretrained_cfg(entry.arch, entry.pretrained) or {}) if entry.pretrained else {}
-    if entry.pretrained:
-        cfg = open_clip.transform.merge_preprocess_dict(cfg, tag_cfg)
-    size = model_cfg["vision_cfg"].get("image_size", cfg["size"])
-    cfg["size"] = list(size) if isinstance(size, (list, tuple)) else [size, size]
-    arch = {**_jsonable(model_cfg), "quick_gelu": quick_gelu(entry) or bool(model_cfg.get("quick_gelu", False))}
-    origin = (tag_cfg.get("hf_hub") or tag_cfg.get("url") or entry.pretrained) if entry.pretrained else None
-    return {"architecture": arch, "preprocess": {"library": "open_clip", **_jsonable(cfg)}, "origin": origin}
-
-
-def timm_config(entry: EntryLike) -> dict[str, Any]:
-    """Name and preprocessing of a timm entry: ``resolve_data_config(pretrained_cfg)`` (input_size,
-    interpolation, mean, std, crop_pct, crop_mode), from the registry only."""
-    pretrained_cfg = timm.models.get_pretrained_cfg(timm_name(entry))
-    if pretrained_cfg is None:
-        raise UnknownModelError(f"timm has no model {timm_name(entry)!r} (model {entry.id})")
-    data_cfg = resolve_data_config({}, pretrained_cfg=pretrained_cfg.to_dict())
-    return {"architecture": {"timm_model": timm_name(entry)}, "preprocess": {"library": "timm", **_jsonable(data_cfg)},
-            "origin": None}
-
 
 # --------------------------------------------------------------------------- loading
 
@@ -186,7 +123,7 @@ def _load_open_clip(entry: EntryLike, device: torch.device) -> LoadedModel:
         entry.arch, pretrained=entry.pretrained, force_quick_gelu=quick_gelu(entry))
     tokenizer = open_clip.get_tokenizer(entry.arch)
     cfg = preprocess_config(entry)
-    actual = {"library": "open_clip", **_jsonable(model.visual.preprocess_cfg)}
+    actual = {"library": "open_clip", **jsonable(model.visual.preprocess_cfg)}
     actual["size"] = list(actual["size"]) if isinstance(actual["size"], list) else [actual["size"]] * 2
     if actual != cfg:
         raise RuntimeError(f"{entry.id}: open_clip built preprocessing {actual}, but the cache key was "
@@ -198,7 +135,7 @@ def _load_timm(entry: EntryLike, device: torch.device) -> LoadedModel:
     model = timm.create_model(timm_name(entry), pretrained=entry.pretrained is not None)
     data_cfg = resolve_data_config({}, model=model)
     cfg = preprocess_config(entry)
-    if {"library": "timm", **_jsonable(data_cfg)} != cfg:
+    if {"library": "timm", **jsonable(data_cfg)} != cfg:
         raise RuntimeError(f"{entry.id}: timm resolved {data_cfg} from the model, but {cfg} from its config")
     return LoadedModel(entry, place(model, device), create_transform(**data_cfg), cfg, None, device)
 
