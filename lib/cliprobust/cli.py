@@ -17,7 +17,7 @@ Library modules are imported inside the subcommands, and torch only when a job h
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import os
 import sys
 from typing import Any, Callable
@@ -321,10 +321,13 @@ def _simulate_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """``cliprobust simulate``: parse the rest with ``simulate.add_arguments``, run ``simulate.main``."""
-    if importlib.util.find_spec(SIMULATE_MODULE) is None:
-        print("cliprobust simulate: this installation has no cliprobust.simulate module", file=sys.stderr)
+    try:
+        simulate = importlib.import_module(SIMULATE_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != SIMULATE_MODULE:
+            raise  # a dependency of the module is missing: that is a real error
+        print(f"cliprobust simulate: this installation has no {SIMULATE_MODULE} module", file=sys.stderr)
         return EXIT_USAGE
-    simulate = importlib.import_module(SIMULATE_MODULE)
     parser = argparse.ArgumentParser(prog="cliprobust simulate", description=(simulate.__doc__ or "").split("\n\n")[0])
     simulate.add_arguments(parser)
     return int(simulate.main(parser.parse_args(args.rest)))
