@@ -1,4 +1,6 @@
-"""Section 07 (outlier features): feature table from caches, ER join, detector check, C13/C14/C15 rules."""
+"""Section 07 (outlier features): feature table from caches (brute-force cross-check), ER join, the
+detector on synthetic features, C13/C14 on tables built to come out reproduced, fragile and not
+reproduced, C15 never testable, and the figures passing the layout rules."""
 
 from __future__ import annotations
 
@@ -11,14 +13,17 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
+from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 
-from cliprobust import cache, zoo  # noqa: E402
-from cliprobust.cache import Outputs  # noqa: E402
-from cliprobust.sections import claims  # noqa: E402
+from cliprobust import outputs, plots, zoo  # noqa: E402
+from cliprobust.cache import slot_dir  # noqa: E402
+from cliprobust.outputs import Outputs  # noqa: E402
+from cliprobust.sections import _base as B  # noqa: E402
 from cliprobust.sections import outlier_features as S  # noqa: E402
 
 CLIP = [e.id for e in zoo.select("clip-zeroshot")][:4]
 INET = [e.id for e in zoo.select("imagenet")][:4]
+FULL = B.Run("full")
 
 
 def _features(model: str, n_out: int) -> np.ndarray:
@@ -30,7 +35,7 @@ def _features(model: str, n_out: int) -> np.ndarray:
 def _loader(n_out: dict[str, int]):
     def load(model, dataset, prompt_set=None):
         if model not in n_out:
-            raise cache.CacheMiss(model)
+            raise outputs.CacheMiss(model)
         f = _features(model, n_out[model]).astype(np.float16)
         return Outputs(model, dataset, "x", np.zeros((200, 3), np.float16), f, np.zeros(200, int),
                        tuple(map(str, range(200))), None, None, {})
@@ -39,7 +44,7 @@ def _loader(n_out: dict[str, int]):
 
 def _slots(models, dataset="imagenet"):
     for m in models:
-        cache.slot_dir(m, dataset).mkdir(parents=True)
+        slot_dir(m, dataset).mkdir(parents=True)
 
 
 def test_feature_table_brute_force_and_er_join(tmp_cache):
@@ -52,6 +57,7 @@ def test_feature_table_brute_force_and_er_join(tmp_cache):
         f = _features(r.model, n_out[r.model]).astype(np.float16).astype(np.float64)
         a = np.abs(f).mean(0)  # brute force: outlier dims by the ratio rule
         assert r.n_outliers == int(np.sum(a / np.median(a) > S.F.OUTLIER_RATIO_THRESHOLD)) == n_out[r.model]
+        assert getattr(r, "n_outliers_5x") == int(np.sum(a / np.median(a) > 5))
         assert r.max_kurtosis == pytest.approx(stats.kurtosis(f, axis=0, fisher=False, bias=True).max())
     got = table.set_index("model")["er"]
     assert got[CLIP[0]] == 0.2 and np.isnan(got[CLIP[1]]) and got[INET[0]] == -0.01
@@ -65,36 +71,92 @@ def test_random_init_models_get_no_published_er(tmp_cache):
 
 
 def test_synthetic_check_detects_planted_outliers():
-    s = S.synthetic_check().set_index("features")["n_outliers"]
-    assert s.tolist() == [0, S.SYNTHETIC_PLANTED]
+    s = S.synthetic_check().set_index("features")
+    assert s["n_outliers"].tolist() == [0, S.SYNTHETIC_PLANTED]
+    assert s["flat_kurtosis"].iloc[0] == pytest.approx(3.0, abs=0.1)  # Gaussian
 
 
-def _table(clip_out, less_out):
-    rows = [{"model": f"c{i}", "group": "clip-zeroshot", "n_outliers": k, "max_kurtosis": 3.0 + k,
-             "max_activation_ratio": 1 + 10 * k, "er": 0.2 + 0.01 * i} for i, k in enumerate(clip_out)]
-    rows += [{"model": f"i{i}", "group": "imagenet", "n_outliers": k, "max_kurtosis": 3.0 + k,
-              "max_activation_ratio": 1 + 10 * k, "er": -0.01 * i} for i, k in enumerate(less_out)]
+# --------------------------------------------------------------------------- C13 / C14 rules
+
+
+def _table(clip: list[tuple[int, int, int]], less: list[tuple[int, int, int]], fam: str = "ViT") -> pd.DataFrame:
+    """Rows with outlier counts (5x, 10x, 20x) per model; CLIP from two sources, ER rising with outliers."""
+    rows = [{"model": f"c{i}", "group": "clip-zeroshot", "pretrain_data": ("WIT-400M", "LAION-2B")[i % 2],
+             "arch_family": fam, "n_outliers_5x": a, "n_outliers": b, "n_outliers_20x": c,
+             "mean_sample_kurtosis": 3.0 + 5 * b, "max_activation_ratio": 1 + 10 * b + i, "er": 0.1 + 0.01 * b + 0.001 * i}
+            for i, (a, b, c) in enumerate(clip)]
+    rows += [{"model": f"i{i}", "group": ("imagenet", "clip-ft")[i % 2], "pretrain_data": "ImageNet-1k",
+              "arch_family": fam, "n_outliers_5x": a, "n_outliers": b, "n_outliers_20x": c,
+              "mean_sample_kurtosis": 3.0 + 5 * b, "max_activation_ratio": 1 + 2 * a + 0.1 * i, "er": -0.01 * i}
+             for i, (a, b, c) in enumerate(less)]
     return pd.DataFrame(rows).reindex(columns=S.FEATURE_COLUMNS)
 
 
-def test_claim_rules():
-    t = _table([2, 3, 0], [0, 0, 0])
-    assert S.claim_c13(t)["verdict"] == S.claim_c14(t)["verdict"] == claims.REPRODUCED
-    assert S.claim_c14(t)["numbers"]["share_robust"] == pytest.approx(2 / 3)
-    t = _table([0, 0, 1], [0, 0, 0])
-    assert S.claim_c13(t)["verdict"] == S.claim_c14(t)["verdict"] == claims.NOT_REPRODUCED
-    t = _table([2, 3, 4], [1, 0, 0])  # outliers in a less robust model too
-    assert S.claim_c13(t)["verdict"] == claims.REPRODUCED and S.claim_c14(t)["verdict"] == claims.NOT_REPRODUCED
-    assert S.claim_c14(_table([2, 3, 4], [0, 0]))["verdict"] == claims.NOT_TESTABLE
-    smoke = _table([2, 3, 4], [0, 0, 0]).assign(group="smoke")
-    assert S.claim_c13(smoke)["verdict"] == claims.NOT_TESTABLE and "never count" in S.claim_c13(smoke)["evidence"]
-    assert S.claim_c15()["verdict"] == claims.NOT_TESTABLE and "concept" in S.claim_c15()["evidence"]
+STRONG = [(4, 3, 2)] * 10
+NONE = [(0, 0, 0)] * 12
 
 
-def test_published_profile_without_caches(tmp_cache):
-    res = S.run(S.PAPER_PLAN)
+def test_c13_c14_reproduced_when_every_protocol_agrees():
+    t = _table(STRONG, NONE)
+    c13, c14, c15 = S.claims(FULL, t)
+    assert c13.tier == c14.tier == B.REPRODUCED, (c13.breaking_variants, c14.breaking_variants)
+    assert c13.value == 1.0 and c14.value == 0.0
+    low, high = proportion_confint(0, 12, alpha=0.05, method="wilson")
+    assert (c14.low, c14.high) == pytest.approx((low, high))
+    assert {"threshold=5x", "threshold=20x", "criterion=kurtosis", "drop-source=WIT-400M"} <= {v.name for v in c13.variants}
+    assert c15.tier == B.NOT_TESTABLE and "concept" in c15.needs
+
+
+def test_c13_fragile_under_the_strict_threshold_and_c14_under_the_lenient_one():
+    t = _table([(4, 3, 0)] * 10, [(2, 0, 0)] * 12)  # CLIP: nothing above 20x; less robust: dims above 5x
+    c13, c14, _ = S.claims(FULL, t)
+    assert c13.tier == B.FRAGILE and c13.breaking_variants == ("threshold=20x",)
+    assert c14.tier == B.FRAGILE
+    assert {"threshold=5x", "threshold=20x"} <= set(c14.breaking_variants)
+    assert "threshold=20x" in c13.evidence
+
+
+def test_not_reproduced_when_clip_lacks_them_or_less_robust_models_have_them():
+    c13 = S.claim_c13(FULL, table=_table(NONE[:10], NONE))
+    assert c13.tier == B.NOT_REPRODUCED and c13.value == 0.0
+    c14 = S.claim_c14(FULL, table=_table(STRONG, [(4, 3, 2)] * 12))
+    assert c14.tier == B.NOT_REPRODUCED and c14.value == 1.0
+    c14_no_robust = S.claim_c14(FULL, table=_table(NONE[:10], NONE))
+    assert c14_no_robust.tier == B.NOT_REPRODUCED  # "only in the robust ones" needs them in the robust ones
+
+
+def test_not_testable_without_caches_few_models_or_random_weights():
+    for c in S.claims(B.Run()):  # published: features are never published
+        assert c.tier == B.NOT_TESTABLE and c.needs
+    few = S.claim_c13(FULL, table=_table(STRONG[: S.MIN_MODELS - 1], NONE))
+    assert few.tier == B.NOT_TESTABLE
+    smoke = _table(STRONG, NONE).assign(group="smoke")
+    assert S.claim_c13(FULL, table=smoke).tier == B.NOT_TESTABLE and "never count" in S.claim_c13(FULL, table=smoke).evidence
+    synthetic = S.claim_c13(B.Run("rehearsal"), table=_table(STRONG, NONE))
+    assert synthetic.tier == B.NOT_TESTABLE and "synthetic" in synthetic.evidence
+
+
+# --------------------------------------------------------------------------- published profile, figures
+
+
+def test_published_profile_reads_no_caches_and_its_figures_pass_layout(mirror):
+    res = S.study(B.Run())
     assert res["table"].empty and len(res["missing"]) == len(zoo.select("paper"))
-    assert {c["verdict"] for c in res["claims"].values()} == {claims.NOT_TESTABLE}
-    fig = S.plot_activation_profiles({"gaussian": S.activation_profile(np.random.default_rng(0).normal(size=(50, 8)))})
-    assert len(fig.axes) == 1
+    er = S.published_er()
+    assert {"clip-zeroshot", "clip-ft", "imagenet"} <= set(er["group"]) and er["er"].notna().all()
+    profiles = {k: S.activation_profile(f) for k, f in S.synthetic_features().items()}
+    for fig in (S.plot_published_er(er), S.plot_activation_profiles(profiles, "Detector check")):
+        assert plots.check_layout(fig) == []
+        plt.close(fig)
+
+
+def test_cached_figures_pass_layout():
+    t = _table(STRONG, NONE)
+    t["model"] = (CLIP * 6)[: len(STRONG)] + (INET * 6)[: len(NONE)]
+    fig = S.plot_outliers_vs_er(t)
+    assert plots.check_layout(fig) == []
+    plt.close(fig)
+    fig = S.plot_activation_profiles({m: np.sort(np.random.default_rng(0).gamma(2, size=64))[::-1] for m in CLIP},
+                                     "Activation profiles")
+    assert plots.check_layout(fig) == []
     plt.close(fig)

@@ -130,7 +130,7 @@ _GROUP_ALIASES: dict[str, str] = {
     "clip_zeroshot": "clip-zeroshot", "clip-finetuned": "clip-ft", "clip_ft": "clip-ft",
     "humans": "human", "baseline": "imagenet", "standard": "STANDARD", "more_data": "MORE_DATA",
     "robust_intv": "ROBUST_INTV", "lp_adv": "LP_ADV", "low_accuracy_cnn": "LOW_ACCURACY_CNN",
-    "self_supervised": "self-supervised", "ssl": "self-supervised",
+    "self_supervised": "self-supervised", "ssl": "self-supervised", "imagenet-more-data": "MORE_DATA",
 }
 
 
@@ -218,6 +218,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "kurtosis": "kurtosis", "id_acc": "ID accuracy", "ood_acc": "OOD accuracy",
     # groups
     "clip-zeroshot": "zero-shot CLIP", "clip-ft": "fine-tuned CLIP", "imagenet-models": "ImageNet models",
+    "imagenet-more-data": "ImageNet models, more data",
     "STANDARD": "standard training", "MORE_DATA": "more training data", "ROBUST_INTV": "robustness interventions",
     "LP_ADV": "ℓp-adversarial training", "LOW_ACCURACY_CNN": "low-accuracy CNNs", "human": "humans",
     "clip": "CLIP", "supervised": "supervised", "self-supervised": "self-supervised",

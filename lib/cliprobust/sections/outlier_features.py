@@ -1,99 +1,139 @@
-"""Section 07 -- outlier features ("Interpreting CLIP", TMLR 2024; claims C13, C14, C15 of PAPERS.md).
+"""Section 07 -- outlier features ("Interpreting CLIP", TMLR 2024; claims C13, C14, C15 of ``docs/claims.md``).
 
 Robust zero-shot CLIP image encoders have *outlier features*: a few embedding dimensions with
 activations far above the typical dimension, seen as high kurtosis (C13), and only the robust models
 of the study have them (C14). Here: per cached model, the statistics of ``metrics.features``
-(per-dimension kurtosis, mean |activation| ratio to the median dimension, outlier count) on the cached
-image features, joined with the model's headline effective robustness from the published tables
-(``sections.effective_robustness``, ``er_mean-shift-4``). C15 (unique concepts) needs a concept-probing
-set and is never testable here.
+(per-dimension kurtosis, mean |activation| ratio to the median dimension, outlier count at several
+thresholds) on the cached image features, joined with the model's published effective robustness
+(notebook 01's ER of the mean accuracy over V2, R, Sketch and A). C15 (unique concepts) needs a
+concept-probing set and is never testable here.
+
+No published table reports image features, so C13 and C14 are not testable in the ``published``
+profile; the notebook then shows the detector on seeded synthetic features and the published ER of
+the models C14 splits into robust and less robust.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import textwrap
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .. import cache, prompts, published, zoo
+from .. import outputs, prompts, published, style, zoo
 from ..metrics import features as F
-from . import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
+from ..metrics import stats
+from ._base import CachePlan, Claim, Run, Variant, guard_run, judge, not_testable, plan_for
 
-
-@dataclass(frozen=True)
-class Plan:
-    """Models (zoo selector) and the data set whose cached image features are analysed."""
-
-    models: str
-    dataset: str
-
-
-#: Published/full profile: the paper zoo on ImageNet val (the paper measures features on ImageNet).
-PAPER_PLAN = Plan("paper", published.IMAGENET)
-#: Smoke profile: the random-init smoke models on the 100 shipped ImageNet images.
-SMOKE_PLAN = Plan("smoke", "imagenet-sample")
-#: Robust models of the study (zero-shot CLIP) and the less robust ones (same backbones, ImageNet-trained
-#: or fine-tuned on ImageNet).
+#: ``full``/``rehearsal`` plan (``published`` only names it): the paper zoo on ImageNet val (the
+#: paper measures features on ImageNet).
+PAPER_PLAN = CachePlan("paper", published.IMAGENET)
+#: ``smoke`` plan: the random-init smoke models on the 100 shipped ImageNet images.
+SMOKE_PLAN = CachePlan("smoke", "imagenet-sample")
+#: Robust models of the study (zero-shot CLIP) and the less robust ones (ImageNet-trained, and CLIP
+#: fine-tuned on ImageNet).
 ROBUST_GROUPS: tuple[str, ...] = ("clip-zeroshot",)
 LESS_ROBUST_GROUPS: tuple[str, ...] = ("imagenet", "clip-ft")
-#: ER used to order models by robustness: ER of the mean accuracy over V2, R, Sketch, A (the 4 shifts
+#: ER that orders models by robustness: ER of the mean accuracy over V2, R, Sketch, A (the 4 shifts
 #: every zoo group has in the published tables), testbed baseline (notebook 01).
 ER_COLUMN: str = "er_mean-shift-4"
+#: Outlier-ratio thresholds (x the median dimension's mean |activation|): the headline
+#: (``metrics.features.OUTLIER_RATIO_THRESHOLD`` = 10) and a lenient / strict variant.
+OUTLIER_THRESHOLDS: tuple[float, ...] = (5.0, F.OUTLIER_RATIO_THRESHOLD, 20.0)
+#: Kurtosis criterion of the ``criterion=kurtosis`` variant: mean per-sample kurtosis across the
+#: embedding dimensions above this value (Gaussian features: 3) counts as heavy-tailed. A declared
+#: choice of this project, not a number from the paper.
+KURTOSIS_HIGH: float = 10.0
 
 
-def cache_plan(profile: str) -> Plan:
-    """:data:`SMOKE_PLAN` for ``smoke``, else :data:`PAPER_PLAN`."""
-    return SMOKE_PLAN if profile == "smoke" else PAPER_PLAN
+def plan(run: Run = Run()) -> CachePlan:
+    """The run's cache plan (:data:`SMOKE_PLAN` for random-init runs, else :data:`PAPER_PLAN`)."""
+    return plan_for(run, PAPER_PLAN, SMOKE_PLAN)
 
 
-def load_features(model: str, dataset: str, loader: Callable = cache.load) -> np.ndarray | None:
+def load_features(model: str, dataset: str, loader: Callable = outputs.load) -> np.ndarray | None:
     """Cached image features of ``model`` on ``dataset`` (any prompt set: features do not depend on it),
     or None when there is no cache folder or no usable entry."""
-    if not cache.slot_dir(model, dataset).is_dir():
+    if not outputs.has_slot(model, dataset):
         return None
     for ps in dict.fromkeys((prompts.default_prompt_set(), *prompts.PROMPT_SETS)):
         try:
             out = loader(model, dataset, ps)
-        except cache.CacheMiss:
+        except outputs.CacheMiss:
             continue
         return None if out.features is None else np.asarray(out.features, dtype=np.float64)
     return None
 
 
 @lru_cache(maxsize=1)
+def published_er() -> pd.DataFrame:
+    """Published ER (:data:`ER_COLUMN`) of every model of notebook 01's per-model table, with group,
+    source and family (the robustness axis of C14)."""
+    try:
+        from .er_tables import per_model_table
+    except ImportError:  # TRANSITION ONLY: older layout kept the ER tables in effective_robustness
+        from .effective_robustness import per_model_table
+
+    t = per_model_table()
+    return t.dropna(subset=[ER_COLUMN])[["model", "group", "pretrain_data", "arch_family", ER_COLUMN]].rename(
+        columns={ER_COLUMN: "er"}).reset_index(drop=True)
+
+
 def model_er() -> pd.Series:
-    """Headline ER (:data:`ER_COLUMN`) per model id from the published tables (notebook 01)."""
-    from .effective_robustness import per_model_table
-
-    return per_model_table().set_index("model")[ER_COLUMN].dropna()
+    """Published ER per model id (:func:`published_er`)."""
+    return published_er().set_index("model")["er"]
 
 
-FEATURE_COLUMNS = ["model", "group", "pretrain_data", "n_samples", "n_dims", "mean_kurtosis", "max_kurtosis",
-                   "mean_sample_kurtosis", "flat_kurtosis", "max_activation_ratio", "n_outliers", "er"]
+def _n_col(threshold: float) -> str:
+    return "n_outliers" if threshold == F.OUTLIER_RATIO_THRESHOLD else f"n_outliers_{threshold:g}x"
 
 
-def feature_table(models: Sequence[str], dataset: str, loader: Callable = cache.load,
+FEATURE_COLUMNS = ["model", "group", "pretrain_data", "arch_family", "n_samples", "n_dims", "mean_kurtosis",
+                   "max_kurtosis", "mean_sample_kurtosis", "flat_kurtosis", "max_activation_ratio",
+                   *[_n_col(t) for t in OUTLIER_THRESHOLDS], "er"]
+
+
+def feature_row(features: np.ndarray) -> dict[str, float]:
+    """``metrics.features.feature_summary`` plus the outlier count at every threshold of
+    :data:`OUTLIER_THRESHOLDS`."""
+    row = F.feature_summary(features)
+    ratio = F.activation_ratio(features)
+    row.update({_n_col(t): int(np.sum(ratio > t)) for t in OUTLIER_THRESHOLDS})
+    return row
+
+
+def feature_table(models: Sequence[str], dataset: str, loader: Callable = outputs.load,
                   er: pd.Series | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """(:func:`metrics.features.feature_summary` per cached model with group and published ER, models
+    """(:func:`feature_row` per cached model with group, source, family and published ER; models
     without features). Random-init models (``pretrained`` None) get no ER."""
-    er = model_er() if er is None else er
     rows, missing = [], []
     for m in models:
         f = load_features(m, dataset, loader)
         if f is None:
             missing.append(m)
             continue
+        if er is None:
+            er = model_er()
         e = zoo.get(m)
         # random-init entries share an id with published weights (timm test models): their ER is not theirs
         er_m = float(er.get(m, np.nan)) if e.pretrained is not None else np.nan
         rows.append({"model": m, "group": e.group, "pretrain_data": e.pretrain_data or "none",
-                     **F.feature_summary(f), "er": er_m})
+                     "arch_family": style.model_family(m), **feature_row(f), "er": er_m})
     return pd.DataFrame(rows, columns=FEATURE_COLUMNS), missing
+
+
+def study(run: Run = Run(), loader: Callable = outputs.load) -> dict[str, object]:
+    """Features of every model of the run's plan: ``table`` and ``missing`` (model ids). The
+    ``published`` profile reads no caches (every model is missing)."""
+    p = plan(run)
+    ids = [e.id for e in zoo.select(p.models)]
+    if not run.uses_caches:
+        return {"table": pd.DataFrame(columns=FEATURE_COLUMNS), "missing": ids}
+    table, missing = feature_table(ids, p.id_set, loader)
+    return {"table": table, "missing": missing}
 
 
 def activation_profile(features: np.ndarray) -> np.ndarray:
@@ -109,35 +149,121 @@ SYNTHETIC_SCALE: float = 30.0
 SYNTHETIC_SEED: int = 0
 
 
-def synthetic_check(seed: int = SYNTHETIC_SEED) -> pd.DataFrame:
-    """``feature_summary`` of Gaussian features without and with planted outlier dimensions."""
+def synthetic_features(seed: int = SYNTHETIC_SEED) -> dict[str, np.ndarray]:
+    """Gaussian features without and with planted outlier dimensions (the detector check's inputs)."""
     g = np.random.default_rng(seed).standard_normal(SYNTHETIC_SHAPE)
     planted = g.copy()
     planted[:, :SYNTHETIC_PLANTED] *= SYNTHETIC_SCALE
-    return pd.DataFrame([{"features": "gaussian", **F.feature_summary(g)},
-                         {"features": f"gaussian + {SYNTHETIC_PLANTED} dims x{SYNTHETIC_SCALE:g}",
-                          **F.feature_summary(planted)}])
+    return {"Gaussian": g, f"Gaussian + {SYNTHETIC_PLANTED} dims x{SYNTHETIC_SCALE:g}": planted}
+
+
+def synthetic_check(seed: int = SYNTHETIC_SEED) -> pd.DataFrame:
+    """:func:`feature_row` of the synthetic features (:func:`synthetic_features`)."""
+    return pd.DataFrame([{"features": k, **feature_row(f)} for k, f in synthetic_features(seed).items()])
 
 
 # --------------------------------------------------------------------------- claims
 
 #: Fewest cached models per side (robust / less robust) for C13 / C14 to be judged.
-MIN_MODELS: int = 3
-#: C13: "robust CLIP encoders have outlier features" = at least this share of the cached zero-shot
-#: CLIP models have >= 1 outlier dimension (``metrics.features.OUTLIER_RATIO_THRESHOLD``).
+MIN_MODELS: int = 5
+#: C13: "robust CLIP encoders have outlier features" = more than this share of the cached zero-shot
+#: CLIP models have >= 1 outlier dimension, by the lower bound of its Wilson 95 % interval (over models).
 C13_MIN_SHARE: float = 0.5
-#: C14: "only in the robust models" = at most this share of the less robust models have any.
+#: C14: "only in the robust models" = at most this share of the less robust models have any, with
+#: its Wilson 95 % interval wholly below the robust side's (an upper bound <= 0.1 would need >= 35
+#: models per group even with no outlier at all, so the bound is set against the robust side).
 C14_MAX_SHARE_LESS_ROBUST: float = 0.1
+C13_STATISTIC = "share of zero-shot CLIP encoders with >= 1 outlier feature"
+C14_STATISTIC = "share of less robust models (ImageNet, CLIP fine-tuned) with >= 1 outlier feature"
 
 
-def _share(table: pd.DataFrame, groups: Sequence[str]) -> tuple[float, int]:
-    sub = table[table["group"].isin(list(groups))]
-    return (float((sub["n_outliers"] > 0).mean()) if len(sub) else np.nan), int(len(sub))
+def _has_outliers(table: pd.DataFrame, criterion: str) -> pd.Series:
+    if criterion == "kurtosis":
+        return table["mean_sample_kurtosis"] > KURTOSIS_HIGH
+    return table[criterion] > 0
 
 
-def _untestable(claim: str, need: str, have: dict[str, int], note: str) -> dict:
-    return {"claim": claim, "verdict": NOT_TESTABLE, "numbers": {"cached_models": have},
-            "evidence": f"needs cached image features of {need}; have {have or 'none'}.{note}"}
+def _share_variant(name: str, description: str, rows: pd.DataFrame, criterion: str, *,
+                   headline: bool = False) -> Variant:
+    """Share of ``rows`` with outlier features by ``criterion`` (an outlier-count column, or
+    ``kurtosis``), Wilson interval over models; holds (C13's rule) when the lower bound exceeds
+    :data:`C13_MIN_SHARE`."""
+    n = int(len(rows))
+    if n < MIN_MODELS:
+        return Variant(name, description, float("nan"), headline=headline, n=n,
+                       note=f"{n} cached models (< {MIN_MODELS})")
+    k = int(_has_outliers(rows, criterion).sum())
+    low, high = (float(x) for x in stats.wilson_interval(k, n))
+    return Variant(name, description, k / n, low, high, bool(low > C13_MIN_SHARE), headline, n)
+
+
+def _robust(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["group"].isin(list(ROBUST_GROUPS))]
+
+
+def _less_robust(table: pd.DataFrame, groups: Sequence[str] = LESS_ROBUST_GROUPS) -> pd.DataFrame:
+    return table[table["group"].isin(list(groups))]
+
+
+def c13_variants(table: pd.DataFrame) -> tuple[Variant, ...]:
+    """Headline (ratio > 10x the median dimension, every cached zero-shot CLIP), the threshold and
+    kurtosis criteria, each architecture family alone, and each pre-training source left out."""
+    rows = _robust(table)
+    head = _n_col(F.OUTLIER_RATIO_THRESHOLD)
+    out = [_share_variant("headline", f"ratio > {F.OUTLIER_RATIO_THRESHOLD:g}x median dimension, all zero-shot CLIP",
+                          rows, head, headline=True)]
+    out += [_share_variant(f"threshold={t:g}x", f"ratio > {t:g}x median dimension", rows, _n_col(t))
+            for t in OUTLIER_THRESHOLDS if t != F.OUTLIER_RATIO_THRESHOLD]
+    out.append(_share_variant("criterion=kurtosis", f"mean per-sample kurtosis > {KURTOSIS_HIGH:g}", rows, "kurtosis"))
+    for fam in sorted(set(rows["arch_family"])):
+        out.append(_share_variant(f"family={fam}", f"{fam} encoders only", rows[rows["arch_family"] == fam], head))
+    for src in sorted(set(rows["pretrain_data"])):
+        out.append(_share_variant(f"drop-source={src}", f"without {style.display(src)} models",
+                                  rows[rows["pretrain_data"] != src], head))
+    return tuple(out)
+
+
+def _c14_variant(name: str, description: str, less: pd.DataFrame, robust: pd.DataFrame, criterion: str,
+                 headline: bool = False) -> Variant:
+    """Share of the less robust models with outlier features (Wilson interval). Holds when that share
+    is <= :data:`C14_MAX_SHARE_LESS_ROBUST`, its interval lies wholly below the robust side's, and
+    the robust side itself passes C13's rule under the same criterion."""
+    v = _share_variant(name, description, less, criterion, headline=headline)
+    r = _share_variant("robust side", "", robust, criterion)
+    if v.holds is None or r.holds is None:
+        return Variant(v.name, v.description, v.value, v.low, v.high, None, headline, v.n,
+                       v.note or f"robust side: {r.note}")
+    holds = bool(v.value <= C14_MAX_SHARE_LESS_ROBUST and v.high < r.low and r.holds)
+    note = f"robust side {r.value:.2f} [{r.low:.2f}, {r.high:.2f}] of {r.n}"
+    return Variant(v.name, v.description, v.value, v.low, v.high, holds, headline, v.n, note)
+
+
+def c14_variants(table: pd.DataFrame) -> tuple[Variant, ...]:
+    """Headline (ratio > 10x, ImageNet + CLIP-FT as the less robust side), the thresholds, each less
+    robust group alone, and the ER-correlation reading (Spearman of the max activation ratio with
+    published ER over models with ER, bootstrap interval over models > 0)."""
+    head, robust, less = _n_col(F.OUTLIER_RATIO_THRESHOLD), _robust(table), _less_robust(table)
+    out = [_c14_variant("headline", "ratio > 10x; less robust = ImageNet + CLIP fine-tuned", less, robust, head,
+                        headline=True)]
+    out += [_c14_variant(f"threshold={t:g}x", f"ratio > {t:g}x on both sides", less, robust, _n_col(t))
+            for t in OUTLIER_THRESHOLDS if t != F.OUTLIER_RATIO_THRESHOLD]
+    out += [_c14_variant(f"less-robust={g}", f"less robust side: {style.display(g)} only",
+                         _less_robust(table, (g,)), robust, head) for g in LESS_ROBUST_GROUPS]
+    known = table.dropna(subset=["er"])
+    name, text = "reading=er-correlation", "Spearman(max activation ratio, published ER) > 0"
+    if len(known) >= MIN_MODELS:
+        rho = stats.correlation_interval(known["max_activation_ratio"].to_numpy(), known["er"].to_numpy())
+        out.append(Variant(name, text, rho.value, rho.low, rho.high, bool(rho.low > 0), n=int(len(known)),
+                           note="bootstrap over models"))
+    else:
+        out.append(Variant(name, text, float("nan"), n=int(len(known)),
+                           note=f"{len(known)} models with ER (< {MIN_MODELS})"))
+    return tuple(out)
+
+
+def _needs(p: CachePlan, what: str) -> str:
+    return (f"cached image features of {what} on {p.id_set} (profile 'full'): cliprobust evaluate --models "
+            f"{p.models} --datasets {p.id_set} --data-root DIR")
 
 
 def _ignored(table: pd.DataFrame) -> str:
@@ -145,66 +271,126 @@ def _ignored(table: pd.DataFrame) -> str:
     return f" {other} cached random-init/other model(s) never count." if other else ""
 
 
-def claim_c13(table: pd.DataFrame, dataset: str = PAPER_PLAN.dataset) -> dict:
-    """C13: robust zero-shot CLIP encoders have outlier features. ``reproduced`` iff >= :data:`C13_MIN_SHARE`
-    of >= :data:`MIN_MODELS` cached zero-shot CLIP models have >= 1 outlier dimension on ``dataset``."""
-    share, n = _share(table, ROBUST_GROUPS)
-    if n < MIN_MODELS:
-        return _untestable("C13", f">= {MIN_MODELS} zero-shot CLIP models on {dataset}",
-                           table.groupby("group")["model"].nunique().to_dict(), _ignored(table))
-    clip = table[table["group"].isin(list(ROBUST_GROUPS))]
-    nums = {"share_with_outliers": share, "n_models": n, "median_max_kurtosis": float(clip["max_kurtosis"].median()),
-            "median_n_outliers": float(clip["n_outliers"].median())}
-    return {"claim": "C13", "verdict": REPRODUCED if share >= C13_MIN_SHARE else NOT_REPRODUCED, "numbers": nums,
-            "evidence": f"{share:.2f} of {n} zero-shot CLIP encoders have >= 1 outlier dimension (mean |activation| > "
-                        f"{F.OUTLIER_RATIO_THRESHOLD:g}x the median dimension); median max kurtosis "
-                        f"{nums['median_max_kurtosis']:.1f}. Rule: share >= {C13_MIN_SHARE}."}
+def _evidence(head: Variant, variants: Sequence[Variant], what: str) -> str:
+    breaking = [v.name for v in variants if v.holds is False and not v.headline]
+    return (f"{what}: {head.value:.2f} [{head.low:.2f}, {head.high:.2f}] of {head.n} models (Wilson 95 % over "
+            f"models; image sampling not resampled)." + (f" Fails under: {', '.join(breaking)}." if breaking else ""))
 
 
-def claim_c14(table: pd.DataFrame, dataset: str = PAPER_PLAN.dataset) -> dict:
-    """C14: outlier features appear only in the robust models. ``reproduced`` iff >= :data:`C13_MIN_SHARE` of
-    the robust and <= :data:`C14_MAX_SHARE_LESS_ROBUST` of the less robust models have them (>= :data:`MIN_MODELS`
-    cached on each side). Spearman rho of max activation ratio with ER is reported, not judged."""
-    robust, n_r = _share(table, ROBUST_GROUPS)
-    less, n_l = _share(table, LESS_ROBUST_GROUPS)
-    if min(n_r, n_l) < MIN_MODELS:
-        return _untestable("C14", f">= {MIN_MODELS} robust ({ROBUST_GROUPS}) and less robust ({LESS_ROBUST_GROUPS}) "
-                           f"models on {dataset}", table.groupby("group")["model"].nunique().to_dict(), _ignored(table))
-    known = table.dropna(subset=["er"])
-    rho = float(stats.spearmanr(known["max_activation_ratio"], known["er"])[0]) if len(known) >= 3 else np.nan
-    ok = robust >= C13_MIN_SHARE and less <= C14_MAX_SHARE_LESS_ROBUST
-    nums = {"share_robust": robust, "n_robust": n_r, "share_less_robust": less, "n_less_robust": n_l,
-            "spearman_ratio_er": rho}
-    return {"claim": "C14", "verdict": REPRODUCED if ok else NOT_REPRODUCED, "numbers": nums,
-            "evidence": f"outlier features in {robust:.2f} of {n_r} robust vs {less:.2f} of {n_l} less robust models; "
-                        f"Spearman(max activation ratio, ER) {rho:.2f} over {len(known)} models with ER."}
+def claim_c13(run: Run = Run(), *, table: pd.DataFrame | None = None) -> Claim:
+    """C13: robust zero-shot CLIP encoders have outlier features. Statistic: the share of cached
+    zero-shot CLIP encoders with >= 1 dimension whose mean |activation| exceeds 10x the median
+    dimension's, Wilson 95 % interval over models; holds when its lower bound exceeds
+    :data:`C13_MIN_SHARE`. Not testable without >= :data:`MIN_MODELS` cached CLIP encoders."""
+    need = _needs(plan(run), f">= {MIN_MODELS} zero-shot CLIP models")
+    if not run.uses_caches:
+        return not_testable("C13", C13_STATISTIC, need, "no published table reports image features.")
+    table = study(run)["table"] if table is None else table
+    variants = c13_variants(table)
+    head = variants[0]
+    if head.holds is None:
+        return not_testable("C13", C13_STATISTIC, need, f"{head.n} zero-shot CLIP encoders cached.{_ignored(table)}")
+    claim = Claim("C13", judge(bool(head.holds), variants), C13_STATISTIC, head.value, head.low, head.high,
+                  _evidence(head, variants, "zero-shot CLIP encoders with outlier features"), variants)
+    return guard_run(claim, run, cache_based=True)
 
 
-def claim_c15() -> dict:
+def claim_c14(run: Run = Run(), *, table: pd.DataFrame | None = None) -> Claim:
+    """C14: outlier features appear only in the robust models. Statistic: the share of the less
+    robust models (ImageNet-trained, CLIP fine-tuned on ImageNet) with outlier features, Wilson 95 %
+    interval; holds when it is <= :data:`C14_MAX_SHARE_LESS_ROBUST`, its interval lies below the
+    robust side's and the robust side passes C13's rule (:func:`_c14_variant`). The ER-correlation
+    reading is a variant."""
+    need = _needs(plan(run), f">= {MIN_MODELS} robust {ROBUST_GROUPS} and less robust {LESS_ROBUST_GROUPS} models")
+    if not run.uses_caches:
+        return not_testable("C14", C14_STATISTIC, need, "no published table reports image features.")
+    table = study(run)["table"] if table is None else table
+    c13_head = c13_variants(table)[0]
+    variants = c14_variants(table)
+    head = variants[0]
+    if head.holds is None or c13_head.holds is None:
+        return not_testable("C14", C14_STATISTIC, need,
+                            f"{c13_head.n} robust and {head.n} less robust models cached.{_ignored(table)}")
+    claim = Claim("C14", judge(bool(head.holds), variants), C14_STATISTIC, head.value, head.low, head.high,
+                  _evidence(head, variants, "less robust models with outlier features")
+                  + f" Robust side: {c13_head.value:.2f} [{c13_head.low:.2f}, {c13_head.high:.2f}].", variants)
+    return guard_run(claim, run, cache_based=True)
+
+
+def claim_c15(run: Run = Run()) -> Claim:
     """C15 (CLIP encodes more unique concepts, not tracking robustness): never testable here."""
-    return {"claim": "C15", "verdict": NOT_TESTABLE, "numbers": {},
-            "evidence": "needs a concept-probing set (images with concept annotations, e.g. Broden for network "
-                        "dissection) and per-unit activations of each encoder; no such data set is in the mirror."}
+    return not_testable("C15", "unique concepts per encoder vs ER",
+                        "a concept-probing set (images with concept annotations, e.g. Broden for network "
+                        "dissection) and per-unit activations of each encoder; no such data set is in the mirror")
 
 
-def run(plan: Plan, loader: Callable = cache.load) -> dict[str, object]:
-    """Features of every model of the plan: ``table``, ``missing`` (model ids) and ``claims`` (C13-C15)."""
-    table, missing = feature_table([e.id for e in zoo.select(plan.models)], plan.dataset, loader)
-    claims = {"C13": claim_c13(table, plan.dataset), "C14": claim_c14(table, plan.dataset), "C15": claim_c15()}
-    return {"table": table, "missing": missing, "claims": claims}
+def claims(run: Run = Run(), table: pd.DataFrame | None = None) -> tuple[Claim, Claim, Claim]:
+    """C13, C14, C15 for one run (features read once)."""
+    if table is None and run.uses_caches:
+        table = study(run)["table"]
+    return claim_c13(run, table=table), claim_c14(run, table=table), claim_c15(run)
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def plot_activation_profiles(profiles: dict[str, np.ndarray], threshold: float = F.OUTLIER_RATIO_THRESHOLD) -> plt.Figure:
-    """Sorted activation ratios (dimension rank vs mean |activation| / median) per model, log y, threshold line."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+def plot_activation_profiles(profiles: Mapping[str, np.ndarray], title: str,
+                             threshold: float = F.OUTLIER_RATIO_THRESHOLD) -> plt.Figure:
+    """Sorted activation ratios (dimension rank vs mean |activation| / median) per model, log-log, with
+    the outlier threshold. Zoo models are drawn in their group's colour, one legend entry per group;
+    other profiles (the synthetic check) get a colour and an entry each."""
+    fig, ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
+    fallback = iter([style.OKABE_ITO["blue"], style.OKABE_ITO["vermillion"], style.OKABE_ITO["bluish green"],
+                     style.OKABE_ITO["orange"], style.OKABE_ITO["reddish purple"]])
+    seen: set[str] = set()
     for name, ratio in profiles.items():
-        ax.plot(np.arange(1, ratio.size + 1), ratio, lw=1.2, label=name)
-    ax.axhline(threshold, color="k", ls="--", lw=0.8, label=f"outlier threshold ({threshold:g}x median)")
-    ax.set(xscale="log", yscale="log", xlabel="dimension rank", ylabel="mean |activation| / median dimension",
-           title="Activation profile of image features")
-    ax.legend(fontsize=7)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+        x = np.arange(1, ratio.size + 1)
+        if name in zoo.REGISTRY:
+            group = zoo.get(name).group
+            label = style.display(group) if group not in seen else "_nolegend_"
+            seen.add(group)
+            ax.plot(x, ratio, lw=1, alpha=0.7, color=style.group_color(group), label=label)
+        else:
+            ax.plot(x, ratio, lw=1.6, color=next(fallback), label=name)
+    ax.axhline(threshold, color="black", ls="--", lw=0.8, label=f"outlier threshold ({threshold:g}x median)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set(xlabel="dimension rank (by mean |activation|)", ylabel="mean |activation| / median dimension",
+           title=title)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def plot_published_er(er: pd.DataFrame) -> plt.Figure:
+    """Published ER (mean of V2, R, Sketch, A) per model group: the robustness axis along which C14
+    separates robust (zero-shot CLIP) from less robust models."""
+    order = [g for g in ("imagenet", "imagenet-more-data", "clip-ft", "clip-zeroshot") if g in set(er["group"])]
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+    rng = np.random.default_rng(0)  # jitter only (drawing), not a statistic
+    for i, g in enumerate(order):
+        v = er.loc[er["group"] == g, "er"].to_numpy()
+        ax.scatter(i + rng.uniform(-0.18, 0.18, v.size), 100 * v, s=12, alpha=0.8, color=style.group_color(g),
+                   label=f"{style.display(g)} (n = {v.size})")
+        ax.plot([i - 0.3, i + 0.3], [100 * np.median(v)] * 2, color="black", lw=1.5)
+    ax.axhline(0, color=style.BASELINE_GREY, lw=1)
+    ax.set_xticks(range(len(order)), ["\n".join(textwrap.wrap(style.display(g), 14)) for g in order])
+    ax.set(xlabel="model group (black bar: median)", ylabel="effective robustness (pp)",
+           title="Published effective robustness per group (mean of 4 shifts, testbed baseline)")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def plot_outliers_vs_er(table: pd.DataFrame) -> plt.Figure:
+    """Max activation ratio (log) vs published ER per cached model, coloured by group."""
+    known = table.dropna(subset=["er"])
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    for g, rows in known.groupby("group"):
+        ax.scatter(100 * rows["er"], rows["max_activation_ratio"], s=18, color=style.group_color(g),
+                   label=style.display(g))
+    ax.axhline(F.OUTLIER_RATIO_THRESHOLD, color="black", ls="--", lw=0.8, label="outlier threshold")
+    ax.set_yscale("log")
+    ax.set(xlabel="published effective robustness (pp)", ylabel="max mean |activation| / median dimension",
+           title="Outlier features vs effective robustness")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
