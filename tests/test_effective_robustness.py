@@ -267,8 +267,8 @@ def test_c11_line_test_equals_statsmodels_ancova() -> None:
     smf = pytest.importorskip("statsmodels.formula.api")
     from statsmodels.stats.anova import anova_lm
 
-    rows = pd.concat([_line_rows({g: line}, "scaling", seed) for seed, (g, line) in
-                      enumerate({"LAION-80M": (-0.05, 1.2), "LAION-400M": (0.0, 1.25), "LAION-2B": (0.02, 1.2)}.items())])
+    lines = {"LAION-80M": (-0.05, 1.2), "LAION-400M": (0.0, 1.25), "LAION-2B": (0.02, 1.2)}
+    rows = pd.concat([_line_rows({g: line}, "scaling", seed) for seed, (g, line) in enumerate(lines.items())])
     got = E._line_test(rows, rows["pretrain_data"])
     d = pd.DataFrame({"x": special.logit(rows["id_acc"]), "y": special.logit(rows["ood_acc"]),
                       "g": rows["pretrain_data"]})
@@ -322,7 +322,8 @@ def test_c11_headline_facts(frame: pd.DataFrame, claims: dict[str, _base.Claim])
 
     rows = frame[(frame["shift"] == E.MEAN_SHIFT) & (frame["source"] == "scaling")
                  & frame["pretrain_data"].isin(E.C11_SIZES)]
-    d = pd.DataFrame({"x": special.logit(rows["id_acc"]), "y": special.logit(rows["ood_acc"]), "g": rows["pretrain_data"]})
+    d = pd.DataFrame({"x": special.logit(rows["id_acc"]), "y": special.logit(rows["ood_acc"]),
+                      "g": rows["pretrain_data"]})
     p = anova_lm(smf.ols("y ~ x", d).fit(), smf.ols("y ~ x * C(g)", d).fit())["Pr(>F)"].iloc[1]
     c = claims["C11"]
     head = next(v for v in c.variants if v.headline)

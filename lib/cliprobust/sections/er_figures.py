@@ -119,8 +119,8 @@ def plot_er_by_data_source(frame: pd.DataFrame | None = None) -> plt.Figure:
     study = data_study_set(frame).assign(label=lambda d: d["pretrain_data"].map(style.display))
     order = study.groupby("label")["er"].median().sort_values(ascending=False).index
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(order) + 1.8), layout="constrained")
-    ax.boxplot([study.loc[study["label"] == k, "er"] for k in order], orientation="horizontal", widths=0.6, showfliers=False,
-               positions=np.arange(len(order)), medianprops={"color": "0.2"},
+    ax.boxplot([study.loc[study["label"] == k, "er"] for k in order], orientation="horizontal", widths=0.6,
+               showfliers=False, positions=np.arange(len(order)), medianprops={"color": "0.2"},
                boxprops={"color": "0.6"}, whiskerprops={"color": "0.6"}, capprops={"color": "0.6"})
     pos = {k: i for i, k in enumerate(order)}
     jitter = (np.arange(len(study)) % 5 - 2) * 0.07  # deterministic vertical spread (display only)
