@@ -370,3 +370,31 @@ def test_error_ratio_frame_and_summary(table) -> None:
     summ = V.group_summary(ratio, V.baseline_ids(table))
     assert list(summ["factor"]) == list(F.PAPER_FACTORS)
     assert (summ["baseline_accuracy_q25"] <= summ["baseline_accuracy_q50"]).all()
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_figures_pass_the_layout_rules_and_share_model_styles(table, ann, er) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from cliprobust import plots
+    tests = pd.concat([V.c1_factor_tests(table, ann, k, n_boot=50) for k in ("vit-b-32", "rn50", "vit-b-16")])
+    figs = {"02_factor_accuracy": V.plot_factor_accuracy(V.error_ratio_frame(table), V.baseline_ids(table)),
+            "02_factor_er": V.plot_factor_er(tests, er),
+            "02_factor_scatter": V.plot_factor_scatter(V.scatter_frame(table), V.baseline_lines(table))}
+    looks = {}
+    for name, fig in figs.items():
+        plots.stamp(fig, "test")
+        assert plots.check_layout(fig) == [], name
+        for ax in fig.axes:
+            for h, lbl in zip(*ax.get_legend_handles_labels()):
+                if lbl.startswith("CLIP"):
+                    looks.setdefault(lbl, set()).add(plots._series_look(h)[:2][0])
+        plt.close(fig)
+    # the same CLIP row has the same colour in every figure, and the three rows are told apart
+    assert set(looks) == {"CLIP ViT-B/32 (OpenAI)", "CLIP RN50 (OpenAI)", "CLIP ViT-B/16 (OpenAI)"}
+    assert all(len(v) == 1 for v in looks.values()), looks
+    markers = {m: V._style(m)["marker"] for m in V.CLIP_ZOO_IDS}
+    assert len(set(markers.values())) == 3

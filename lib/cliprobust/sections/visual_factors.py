@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats as sps
 from scipy import special
 
-from .. import outputs, published, zoo
+from .. import outputs, published, style, zoo
 from ..metrics import factors as F
 from ..metrics import stats
 from ._base import (NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, CachePlan, Claim, Run, Variant,  # noqa: F401
@@ -342,8 +342,11 @@ def c1_factor_tests(table: pd.DataFrame, annotations: pd.DataFrame, clip_model: 
     resampled (line refit per draw) × the CLIP row's accuracies redrawn (``image_noise``; per-image
     ``correct`` of the ViT-B/16 row gives a paired image bootstrap, read automatically). Also carries
     ``kth_er`` [``kth_low``, ``kth_high``]: the ER of the row's C1_MIN_POSITIVE-th most robust factor
-    (the rule's "6 of 10" as one number) and its interval over the same draws. Baseline models with
-    a factor accuracy of 0 or 1 are dropped (infinite in logit space).
+    (the rule's "6 of 10" as one number) between the C1_MIN_POSITIVE-th largest of the factors'
+    simultaneous bounds (Bonferroni level 1 − α/10 under ``holm``, 1 − α without a correction), so
+    ``kth_low > 0`` exactly when ≥ 6 factors are significantly positive at that level (Holm, the
+    rule's test, rejects at least as often). Baseline models with a factor accuracy of 0 or 1 are
+    dropped (infinite in logit space).
     """
     if correction not in ("holm", "none"):
         raise ValueError(f"correction must be 'holm' or 'none', got {correction!r}")
@@ -376,8 +379,11 @@ def c1_factor_tests(table: pd.DataFrame, annotations: pd.DataFrame, clip_model: 
     p_adj = stats.holm(p) if correction == "holm" else p
     sig = (p_adj < ALPHA) & (np.abs(er) >= min_effect)
     sign = np.where(sig & (er > 0), "+", np.where(sig & (er < 0), "-", "0"))
-    kth = -np.sort(-draws, axis=1)[:, C1_MIN_POSITIVE - 1]  # per draw: ER of the 6th most robust factor
-    kth_low, kth_high = stats.percentile_interval(kth)
+    # the 6th most robust factor, with the 6th largest of the factors' simultaneous (Bonferroni, level
+    # 1 − α/10 under a correction) bounds: kth_low > 0 ⇔ ≥ 6 factors significantly > 0 family-wise
+    sim_low, sim_high = stats.percentile_interval(draws, 1 - ALPHA / len(factors) if correction == "holm"
+                                                  else 1 - ALPHA)
+    kth_low, kth_high = np.sort(sim_low)[::-1][C1_MIN_POSITIVE - 1], np.sort(sim_high)[::-1][C1_MIN_POSITIVE - 1]
     return pd.DataFrame({"factor": factors, "model": row_info.model, "label": row_info.label, "baseline": baseline,
                          "n_baseline": len(base), "n_images": counts.to_numpy(), "acc": acc, "er": er, "low": low,
                          "high": high, "p": p, "p_adj": p_adj, "sign": sign,
@@ -592,8 +598,9 @@ def claim_c1(run: Run = Run(), *, table: pd.DataFrame | None = None, annotations
 
     Rule (:func:`c1_rule`): ≥ 6 of the 10 factors with ER significantly > 0 (after the correction)
     and pose significantly < 0. Statistic: the ER of the CLIP row's 6th most robust factor (the
-    rule's "6 of 10" as one number; > 0 when 6 factors are positive) with its interval over the same
-    draws. Options: ``clip_model``, ``baseline``, ``image_noise``, ``correction``, ``min_effect``, ``n_boot``.
+    rule's "6 of 10" as one number) with the 6th largest of the factors' simultaneous bounds as its
+    interval (see :func:`c1_factor_tests`). Options: ``clip_model``, ``baseline``, ``image_noise``,
+    ``correction``, ``min_effect``, ``n_boot``.
     """
     ann = annotations_by_file() if annotations is None else annotations
     tab = factor_table(ann) if table is None else table
@@ -620,7 +627,8 @@ def claim_c1(run: Run = Run(), *, table: pd.DataFrame | None = None, annotations
                 f"extended version also partial view). Rule: ≥ {C1_MIN_POSITIVE} factors significantly + and pose "
                 f"significantly −." + (f" Fails under: {', '.join(breaking)}." if breaking and holds else "")
                 + (f" Holds only under: {', '.join(v.name for v in variants if v.holds)}." if not holds else ""))
-    stat = f"ER of {row.label}'s 6th most robust factor (6 of 10 > 0 ⇔ > 0)"
+    stat = (f"ER of {row.label}'s 6th most robust factor; interval: 6th largest simultaneous bounds "
+            f"(> 0 ⇔ 6 of 10 factors significantly > 0)")
     return Claim("C1", judge(holds, variants), stat, variants[0].value, variants[0].low, variants[0].high, evidence,
                  tuple(variants), numbers={"tests": tests, "protocol": head})
 
@@ -688,111 +696,123 @@ def claim_c2(run: Run = Run(), *, cached_er: pd.DataFrame | None = None, n_boot:
 # --------------------------------------------------------------------------- figures (plot only)
 
 
-def _style(model: str, k: int) -> dict[str, Any]:
-    """Colour/marker/label of a model: :func:`cliprobust.style.model_style` when the style module is
-    there, else a fixed local assignment by model id (the same in every figure of this section)."""
-    try:
-        from .. import style
-        return dict(style.model_style(model))
-    except (ImportError, AttributeError, KeyError):
-        order = [r.model for r in CLIP_ROWS.values()]
-        i = order.index(model) if model in order else k
-        labels = {r.model: r.label for r in CLIP_ROWS.values()}
-        return {"color": ("#d62728", "#8c1515", "#ff7f0e", "#e377c2", "#7f3b08")[i % 5], "marker": "ovs^D"[i % 5],
-                "label": labels.get(model, model)}
+#: Zoo id of each CLIP row's weights: the row is drawn with that model's :func:`style.model_style`
+#: (colour = pre-training source, marker = architecture family), the same in every figure.
+CLIP_ZOO_IDS: dict[str, str] = {
+    CLIP_ROWS["vit-b-32"].model: "open_clip:ViT-B-32/openai", CLIP_ROWS["rn50"].model: "open_clip:RN50/openai",
+    MVH_CLIP: "open_clip:ViT-B-16/openai",
+}
+#: style.model_style gives ViT-B/32 and ViT-B/16 (OpenAI) the same colour and marker (same source,
+#: same family); within this section's figures ViT-B/16 gets this marker so the two stay apart.
+VIT_B_16_MARKER = "p"
 
 
-def plot_factor_accuracy(ratio: pd.DataFrame, baseline: Sequence[str], colors: Mapping[str, str],
+def _style(model: str) -> dict[str, str]:
+    """Colour, marker and display label of a CLIP row (the same in every figure of this section)."""
+    st = dict(style.model_style(CLIP_ZOO_IDS.get(model, model)))
+    if model == MVH_CLIP:
+        st["marker"] = VIT_B_16_MARKER
+    row = next((r for r in CLIP_ROWS.values() if r.model == model), None)
+    st["label"] = f"CLIP {st['label']}" if row else st["label"]
+    return st
+
+
+def _factor_names() -> list[str]:
+    return [style.display(f) for f in F.PAPER_FACTORS]
+
+
+def plot_factor_accuracy(ratio: pd.DataFrame, baseline: Sequence[str],
                          models: Sequence[str] = (CLIP_ROWS["vit-b-32"].model, CLIP_ROWS["rn50"].model, MVH_CLIP)
                          ) -> plt.Figure:
     """Two panels over the 10 factors: accuracy and error ratio; baseline models as a box per factor,
     CLIP rows as markers (one style per model, shared with :func:`plot_factor_er`)."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     factors = list(F.PAPER_FACTORS)
     base = ratio[ratio["model"].isin(baseline)]
-    for ax, col, xlabel in ((axes[0], "accuracy", "factor accuracy"), (axes[1], "error_ratio", "error ratio")):
+    grey = style.BASELINE_GREY
+    ratio_label = "error ratio (1 − factor acc) / (1 − overall acc)"
+    for ax, col, xlabel in ((axes[0], "accuracy", "factor accuracy"), (axes[1], "error_ratio", ratio_label)):
         data = [base.loc[base["factor"] == f, col].to_numpy() for f in factors]
         ax.boxplot(data, positions=range(len(factors)), orientation="horizontal", widths=0.5,
-                   patch_artist=True, boxprops={"facecolor": colors["imagenet"], "alpha": 0.35},
-                   medianprops={"color": colors["imagenet"]}, flierprops={"markersize": 2})
-        for k, model in enumerate(models):
+                   patch_artist=True, boxprops={"facecolor": grey, "alpha": 0.6},
+                   medianprops={"color": "0.3"}, flierprops={"markersize": 2})
+        for model in models:
             rows = ratio[ratio["model"] == model].set_index("factor").reindex(factors)
-            st = _style(model, k)
+            st = _style(model)
             ax.scatter(rows[col], range(len(factors)), marker=st["marker"], color=st["color"], zorder=3,
-                       label=st["label"], s=30)
-        ax.set(xlabel=xlabel, yticks=range(len(factors)), yticklabels=factors)
+                       label=st["label"], s=36, edgecolor="k", linewidth=0.4)
+        ax.set(xlabel=xlabel, yticks=range(len(factors)), yticklabels=_factor_names())
     axes[0].set_ylabel("ImageNet-X factor")
     axes[1].axvline(1, color="0.5", lw=0.8, ls="--")
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False,
-               title=f"boxes: {len(baseline)} ImageNet baseline models (testbed STANDARD)", title_fontsize=8)
+               title=f"boxes: {len(baseline)} ImageNet baseline models (testbed standard training)", title_fontsize=8)
     fig.suptitle("ImageNet-X factors: zero-shot CLIP vs ImageNet models (Tu et al. §4.1)")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
-def plot_factor_er(tests: pd.DataFrame, er: pd.DataFrame, colors: Mapping[str, str]) -> plt.Figure:
+def plot_factor_er(tests: pd.DataFrame, er: pd.DataFrame) -> plt.Figure:
     """Factor-level ER per CLIP row with its C1 interval (images + baseline models), dodged; the
     baseline models' own ER (5–95 %) shaded; 0 line."""
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
     factors = list(F.PAPER_FACTORS)
     base = er[er["family"] == "STANDARD"].groupby("factor")["er"]
     lo, hi = base.quantile(0.05).reindex(factors), base.quantile(0.95).reindex(factors)
-    ax.barh(range(len(factors)), hi - lo, left=lo, height=0.8, color=colors["imagenet"], alpha=0.2,
+    ax.barh(range(len(factors)), hi - lo, left=lo, height=0.8, color=style.BASELINE_GREY, alpha=0.5,
             label="baseline models, 5–95 % of ER")
     models = list(dict.fromkeys(tests["model"]))
     for k, model in enumerate(models):
         rows = tests[tests["model"] == model].set_index("factor").reindex(factors)
-        st = _style(model, k)
+        st = _style(model)
         y = np.arange(len(factors)) + (k - (len(models) - 1) / 2) * 0.22
         ax.errorbar(rows["er"], y, xerr=[rows["er"] - rows["low"], rows["high"] - rows["er"]], fmt=st["marker"],
-                    color=st["color"], capsize=2, label=st["label"], ms=5)
+                    color=st["color"], mec="k", mew=0.4, capsize=2, label=st["label"], ms=6)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set(yticks=range(len(factors)), yticklabels=factors, ylabel="ImageNet-X factor",
+    ax.set(yticks=range(len(factors)), yticklabels=_factor_names(), ylabel="ImageNet-X factor",
            xlabel="factor-level effective robustness (accuracy)")
-    ax.set_xlim(min(lo.min(), tests["low"].min()) - 0.005, None)
+    ax.set_xlim(min(lo.min(), tests["low"].min()) - 0.005, max(hi.max(), tests["high"].max()) + 0.005)
     ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     ax.set_title("Factor-level ER of zero-shot CLIP, 95 % CI over images and baseline models\n"
-                 "(line: testbed STANDARD models, logit space)", fontsize=10)
+                 "(line: testbed standard-training models, logit space)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def plot_factor_scatter(scatter: pd.DataFrame, lines: pd.DataFrame) -> plt.Figure:
-    """Tu-style per-factor panels: factor accuracy vs ImageNet-X average accuracy (logit axes) for
-    every testbed model coloured by testbed group, CLIP rows highlighted, the baseline line per factor."""
-    fig, axes = plt.subplots(2, 5, figsize=(16, 7), sharex=True)
-    palette = dict(zip([*SCATTER_GROUPS, "other"], ("#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#999999")))
-    t = np.linspace(special.logit(0.3), special.logit(0.9), 50)
+    """Tu-style per-factor panels: factor accuracy vs ImageNet-X overall accuracy (logit axes) for
+    every testbed model coloured by testbed group, the CLIP rows marked, the baseline line per factor."""
+    fig, axes = plt.subplots(2, 5, figsize=(16, 8), sharex=True, sharey=True, layout="constrained")
+    groups = [*SCATTER_GROUPS, "other"]
+    d_all = scatter[(scatter["imagenet_acc"] > 0.2) & (scatter["factor_acc"].between(0.01, 0.99))]
+    xs = np.linspace(0.45, 0.9, 50)
     for ax, f in zip(axes.ravel(), PAPER_FACTORS):
-        d = scatter[scatter["factor"] == f]
-        d = d[(d["imagenet_acc"] > 0.02) & (d["factor_acc"] > 0.005) & (d["factor_acc"] < 0.995)]
-        for g in [*SCATTER_GROUPS, "other"]:
+        d = d_all[d_all["factor"] == f]
+        for g in groups:
             s = d[d["group"] == g]
-            ax.scatter(special.logit(s["imagenet_acc"]), special.logit(s["factor_acc"]), s=6, alpha=0.6,
-                       color=palette[g], label=f"{g} ({s['model'].nunique()})", rasterized=True)
-        for k, r in enumerate(CLIP_ROWS.values()):
-            s = d[d["model"] == r.model]
-            if len(s):
-                st = _style(r.model, k)
-                ax.scatter(special.logit(s["imagenet_acc"]), special.logit(s["factor_acc"]), s=36,
-                           marker=st["marker"], color=st["color"], edgecolor="k", lw=0.4, zorder=4, label=st["label"])
+            if s.empty:
+                continue
+            ax.scatter(s["imagenet_acc"], s["factor_acc"], s=7, alpha=0.7, color=style.group_color(g),
+                       label=f"{style.display(g)} ({s['model'].nunique()})", rasterized=True)
+        for model in CLIP_ZOO_IDS:
+            s = d[d["model"] == model]
+            st = _style(model)
+            ax.scatter(s["imagenet_acc"], s["factor_acc"], s=42, marker=st["marker"], color=st["color"],
+                       edgecolor="k", lw=0.5, zorder=4, label=st["label"])
         ln = lines.set_index("factor").loc[f]
-        ax.plot(t, ln["slope"] * t + ln["intercept"], color="k", lw=1, label="STANDARD line")
-        ticks = np.array([0.3, 0.5, 0.7, 0.9])
-        ax.set_xticks(special.logit(ticks), [f"{v:.1f}" for v in ticks])
-        yt = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
-        ax.set_yticks(special.logit(yt), [f"{v:.1f}" for v in yt])
-        ax.set_title(f.replace("_", " "), fontsize=10)
+        ax.plot(xs, special.expit(ln["slope"] * special.logit(xs) + ln["intercept"]), color="k", lw=1,
+                label="standard-training line")
+        style.logit_axis(ax, "x", ticks=(0.3, 0.5, 0.7, 0.9), limits=(0.25, 0.9))
+        style.logit_axis(ax, "y", ticks=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9), limits=(0.03, 0.95))
+        ax.set_title(style.display(f), fontsize=10)
     for ax in axes[1]:
-        ax.set_xlabel("ImageNet-X accuracy (logit axis)")
+        ax.set_xlabel("overall accuracy (logit axis)")
     for ax in axes[:, 0]:
         ax.set_ylabel("factor accuracy (logit axis)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False, markerscale=1.5)
+    fig.legend(handles, labels, loc="outside lower center", ncol=5, fontsize=8, frameon=False, markerscale=1.5)
     fig.suptitle("ImageNet-X factor accuracy vs overall accuracy, imagenet-testbed models by group "
                  "(Tu et al. §4.1 form)")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
