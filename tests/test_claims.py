@@ -72,7 +72,8 @@ def fake_section(monkeypatch):
         calls.append(run)
         return _claim("C9")
 
-    fake = types.SimpleNamespace(claim_c9=claim_c9, claim_c10=lambda run=B.Run(): _claim("C11"))
+    fake = types.SimpleNamespace(claim_c9=claim_c9, claim_c10=lambda run=B.Run(): _claim("C11"),
+                                 claim_c12=lambda run=B.Run(): {"claim": "C12", "verdict": B.REPRODUCED})
     monkeypatch.setattr(S, "_module", lambda name: fake)
     S.clear_memo()
     yield calls
@@ -90,6 +91,18 @@ def test_dispatch_passes_the_run_and_memoizes_per_claim_and_run(fake_section):
 def test_dispatch_rejects_a_claim_returned_under_another_id(fake_section):
     with pytest.raises(ValueError, match="returned claim 'C11', expected 'C10'"):
         S.claim("C10")
+    with pytest.raises(TypeError, match="returned dict, not a Claim"):
+        S.claim("C12")
+
+
+def test_table_text_names_breaking_or_holding_variants():
+    variants = (_variant("headline", False, headline=True), _variant("a", True), _variant("b", False))
+    c = B.Claim("C1", B.judge(False, variants), "s", 0.1, 0.05, 0.15, "e", variants)
+    assert c.tier == B.NOT_REPRODUCED and S.holding_variants(c) == ("a",) and c.breaking_variants == ("b",)
+    row = pd.Series({**c.row(), "holding_variants": "a"})
+    assert S.variants_text(row) == "holds only under: a"
+    assert S.variants_text(row.copy().replace({B.NOT_REPRODUCED: B.FRAGILE})) == "breaks under: b"
+    assert S.headline_text(row) == "s = 0.1 [0.05, 0.15]"
 
 
 @pytest.mark.parametrize("profile", ["smoke", "rehearsal"])
@@ -133,17 +146,6 @@ def test_claim_validation():
         B.Claim("Cx", "verified", "s", 0.1, 0.0, 0.2, "e")
     nt = B.not_testable("Cx", "s", needs="per-sample caches of LAION CLIP models")
     assert nt.tier == B.NOT_TESTABLE and nt.needs.startswith("per-sample") and nt.variants_frame().empty
-
-
-def test_overview_and_spec_curve_draw_every_tier():
-    variants = (_variant("headline", True, headline=True), _variant("a", False, 0.3), _variant("b", None, 0.2))
-    fragile = B.Claim("C1", B.FRAGILE, "s", 0.1, 0.05, 0.15, "e", variants)
-    fig = S.plot_spec_curve(fragile)
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["headline (headline)", "b", "a"]  # sorted by value, headline marked
-    table = pd.DataFrame([{**_claim("C2").row(), "tier": t, "breaking_variants": "a" if t == B.FRAGILE else ""}
-                          for t in B.TIERS])
-    assert len(S.plot_claims_overview(table).axes[0].patches) == len(B.TIERS)
 
 
 # --------------------------------------------------------------------------- published profile

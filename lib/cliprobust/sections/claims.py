@@ -9,18 +9,17 @@ judge them.
 
 Tables: :func:`claims_table` (one row per claim: tier, headline statistic with its interval, the
 breaking variants), :func:`multiverse_table` (every claim's variants: the specification curves),
-:func:`tier_counts`. The claims, their sources, headline protocols and multiverses are described
+:func:`tier_counts`. The figures (``plots.spec_curve``, ``plots.claims_overview``) live in
+:mod:`cliprobust.plots`. The claims, their sources, headline protocols and multiverses are described
 for users in ``docs/claims.md``.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -101,38 +100,9 @@ def _run_key(run: Run) -> tuple[str, str]:
     return run.profile, repr(sorted(run.options.items()))
 
 
-def _legacy_call(module: Any, function: str, run: Run) -> Any:
-    """TRANSITION ONLY (delete when every section returns a Claim): call a claim function that does
-    not take a ``run`` yet the way the published profile did (sections with a ``run(plan)`` driver
-    through it, the others with ``None`` for their required inputs)."""
-    fn = getattr(module, function)
-    params = list(inspect.signature(fn).parameters.values())
-    if params and params[0].name == "run":
-        return fn(run)
-    if hasattr(module, "PAPER_PLAN") and callable(getattr(module, "run", None)):
-        out = module.run(module.PAPER_PLAN)
-        return out["claim"] if "claim" in out else out["claims"][function[-3:].strip("_").upper()]
-    return fn(*[None for p in params if p.default is inspect.Parameter.empty])
-
-
-def _as_claim(result: Any) -> Claim:
-    """TRANSITION ONLY: an unconverted section's dict result as a Claim without variants."""
-    if isinstance(result, Claim):
-        return result
-    nan, tier = float("nan"), result["verdict"]
-    return Claim(result["claim"], tier, "(section not converted to a multiverse yet)", nan, nan, nan,
-                 " ".join(str(result.get("evidence", "")).split()),
-                 needs=str(result.get("evidence", "")) if tier == NOT_TESTABLE else "",
-                 numbers=result.get("numbers", result))
-
-
 def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(f"{__package__}.{name}")
-    except ModuleNotFoundError:  # TRANSITION ONLY: prompt_sensitivity was test_time_prompts
-        if name != "prompt_sensitivity":
-            raise
-        return importlib.import_module(f"{__package__}.test_time_prompts")
+    """The section module ``cliprobust.sections.<name>`` (imported on first use)."""
+    return importlib.import_module(f"{__package__}.{name}")
 
 
 def claim(claim_id: str, run: Run = Run()) -> Claim:
@@ -141,7 +111,9 @@ def claim(claim_id: str, run: Run = Run()) -> Claim:
     key = (claim_id, *_run_key(run))
     if key not in _MEMO:
         s = spec(claim_id)
-        result = _as_claim(_legacy_call(_module(s.module), s.function, run))
+        result = getattr(_module(s.module), s.function)(run)
+        if not isinstance(result, Claim):
+            raise TypeError(f"{s.module}.{s.function} returned {type(result).__name__}, not a Claim")
         if result.id != claim_id:
             raise ValueError(f"{s.module}.{s.function} returned claim {result.id!r}, expected {claim_id!r}")
         _MEMO[key] = guard_run(result, run, cache_based=s.cache_based)
@@ -157,16 +129,26 @@ def clear_memo() -> None:
 
 #: Columns of :func:`claims_table`, in order.
 TABLE_COLUMNS: tuple[str, ...] = ("claim", "paper", "section", "statement", "tier", "statistic", "value", "low",
-                                  "high", "breaking_variants", "n_variants", "evidence", "needs", "cache_based")
+                                  "high", "breaking_variants", "holding_variants", "n_variants", "evidence", "needs",
+                                  "cache_based")
+
+
+def holding_variants(c: Claim) -> tuple[str, ...]:
+    """Names of the computed non-headline variants under which the rule holds (for a claim that is
+    not reproduced: the protocols that would have reproduced it)."""
+    return tuple(v.name for v in c.variants if v.holds is True and not v.headline)
 
 
 def claims_table(run: Run = Run()) -> pd.DataFrame:
     """One row per claim (:data:`TABLE_COLUMNS`): tier, headline statistic with its interval, the
-    variants that break it, the evidence, and what a not-testable claim needs."""
+    variants that break it (and, for a claim that is not reproduced, those under which it would
+    hold), the evidence, and what a not-testable claim needs."""
     rows = []
     for s in CLAIMS:
-        row = claim(s.id, run).row()
-        rows.append({**row, "paper": s.paper, "section": s.section, "statement": s.statement,
+        c = claim(s.id, run)
+        row = c.row()
+        rows.append({**row, "holding_variants": ", ".join(holding_variants(c)),
+                     "paper": s.paper, "section": s.section, "statement": s.statement,
                      "evidence": " ".join(row["evidence"].split()), "cache_based": s.cache_based})
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
@@ -182,58 +164,17 @@ def tier_counts(table: pd.DataFrame) -> dict[str, int]:
     return {t: int((table["tier"] == t).sum()) for t in TIERS}
 
 
+def variants_text(row: Any) -> str:
+    """What the multiverse says about one claims-table row: the variants that break a fragile
+    claim, or those under which a not-reproduced claim would hold."""
+    if row.tier == NOT_REPRODUCED:
+        return f"holds only under: {row.holding_variants}" if row.holding_variants else "holds under no variant"
+    return f"breaks under: {row.breaking_variants}" if row.breaking_variants else ""
+
+
 def headline_text(row: Any) -> str:
     """``statistic = value [low, high]`` of one claims-table row (value and interval when computed)."""
     if not np.isfinite(row.value):
         return row.statistic
     ci = f" [{row.low:.3g}, {row.high:.3g}]" if np.isfinite(row.low) and np.isfinite(row.high) else ""
     return f"{row.statistic} = {row.value:.3g}{ci}"
-
-
-# --------------------------------------------------------------------------- figures
-
-#: Tier colours (Okabe-Ito, colour-blind safe): green, orange, vermillion, grey.
-TIER_COLORS: dict[str, str] = {REPRODUCED: "#009E73", FRAGILE: "#E69F00", NOT_REPRODUCED: "#D55E00",
-                               NOT_TESTABLE: "#999999"}
-#: Colours of a variant's rule outcome on a specification curve (holds / fails / not computed).
-OUTCOME_COLORS: dict[Any, str] = {True: "#0072B2", False: "#D55E00", None: "#999999"}
-
-
-def plot_spec_curve(c: Claim) -> plt.Figure:
-    """Specification curve of one claim: the statistic with its interval under every variant,
-    sorted by value, coloured by the rule's outcome, the headline protocol marked."""
-    v = c.variants_frame().sort_values("value", na_position="first").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.28 * max(len(v), 1)))
-    for i, r in v.iterrows():
-        color = OUTCOME_COLORS[None if pd.isna(r.holds) else bool(r.holds)]
-        err = [[r.value - r.low], [r.high - r.value]] if np.isfinite(r.low) and np.isfinite(r.high) else None
-        ax.errorbar(r.value, i, xerr=err, fmt="*" if r.headline else "o", ms=11 if r.headline else 5,
-                    color=color, capsize=2)
-    ax.set_yticks(range(len(v)), [f"{n} (headline)" if h else n for n, h in zip(v.name, v.headline)], fontsize=7)
-    ax.set(xlabel=c.statistic, ylabel="protocol variant", ylim=(len(v) - 0.5, -0.5),
-           title=f"{c.id} ({c.tier}): {c.statistic} per protocol")
-    ax.title.set_fontsize(9)
-    handles = [plt.Line2D([], [], ls="", marker="o", color=col) for col in OUTCOME_COLORS.values()]
-    ax.legend(handles, ["rule holds", "rule fails", "not computed"], fontsize=7, loc="upper left",
-              bbox_to_anchor=(1.01, 1), borderaxespad=0)
-    fig.tight_layout()
-    return fig
-
-
-def plot_claims_overview(table: pd.DataFrame) -> plt.Figure:
-    """One row per claim coloured by its tier, with the headline statistic [interval] and the
-    variants that break it (the statistics differ per claim, so they are printed, not placed on
-    one shared axis)."""
-    fig, ax = plt.subplots(figsize=(10, 0.4 * len(table) + 1.2))
-    for i, r in enumerate(table.itertuples()):
-        ax.barh(i, 1, color=TIER_COLORS[r.tier], height=0.85)
-        text = f"{r.claim} [{r.tier}] {headline_text(r)}"
-        if r.breaking_variants:
-            text += f" — breaks under: {r.breaking_variants}"
-        ax.text(0.01, i, text[:150], va="center", fontsize=7)
-    ax.set(yticks=[], xticks=[], xlim=(0, 1), ylim=(len(table) - 0.5, -0.5), title="Claims C1-C15: tiers",
-           xlabel="tier (colour) and headline statistic [95% CI]", ylabel="claim")
-    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in TIER_COLORS.values()], labels=list(TIER_COLORS),
-              fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=4)
-    fig.tight_layout()
-    return fig
