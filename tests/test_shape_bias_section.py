@@ -252,3 +252,20 @@ def test_cache_inventory_plans(tmp_path: Path, monkeypatch) -> None:
     assert set(inv["dataset"]) == {B.CACHE_DATASET} and set(inv["status"]) == {"missing"}
     full = B.cache_inventory(Run("full"))
     assert set(full["model"]) == {e.id for e in zoo.select("clip-zeroshot,clip-ft,imagenet")}
+
+
+def test_figures_pass_the_layout_rules(table, trials) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from cliprobust import plots
+    comp = B.c3_comparisons(trials, unit="model", n_boot=50)
+    for name, fig in {"03_shape_bias_groups": B.plot_groups(table),
+                      "03_shape_bias_per_category": B.plot_per_category(B.per_category_frame(trials), table),
+                      "03_c3_per_model": B.plot_c3_comparisons(comp)}.items():
+        plots.stamp(fig, "test")
+        assert plots.check_layout(fig) == [], name
+        labels = [t.get_text() for lg in fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
+                  for t in lg.get_texts()]
+        assert not any(t.startswith("clip") for t in labels), labels  # CLIP shown as its one model
+        plt.close(fig)

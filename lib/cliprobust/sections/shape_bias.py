@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .. import datasets, outputs, published, zoo
+from .. import datasets, outputs, published, style, zoo
 from ..metrics import shape_bias as S
 from ..metrics import stats
 from ._base import (NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, CachePlan, Claim, Run, Variant,  # noqa: F401
@@ -53,8 +53,8 @@ MVH_LABELS: dict[str, str] = {
     "vits-dino": "ViT-S DINO", "vits-dinov2": "ViT-S DINOv2", "vits-moco": "ViT-S MoCo-v3",
     "vitb-moco": "ViT-B MoCo-v3", "vits-sinsup": "DeiT-S Stylized-IN",
 }
-GROUP_COLORS: dict[str, str] = {"human": "#7f7f7f", "clip": "#d62728", "supervised": "#1f77b4",
-                                "self-supervised": "#9467bd", "stylized": "#e6a100"}
+#: Colour per group from the project's one palette (:func:`cliprobust.style.group_color`).
+GROUP_COLORS: dict[str, str] = {g: style.group_color(g) for g in GROUPS}
 GROUP_MARKERS: dict[str, str] = {"human": "D", "clip": "v", "supervised": "o", "self-supervised": "s",
                                  "stylized": "P"}
 
@@ -311,7 +311,8 @@ def c3_comparisons(trials: pd.DataFrame, unit: str = DEFAULT_UNIT, aggregation: 
         (ol, oh), (cl, ch) = stats.percentile_interval(other_d), stats.percentile_interval(clip_d)
         rows.append({"compared": name, "n_members": len(members), "clip": clip_v, "other": other_v,
                      "diff": clip_v - other_v, "low": float(low), "high": float(high),
-                     "p": float(_bootstrap_p(np.array([clip_v - other_v]), d[:, None])[0]), "other_low": float(ol), "other_high": float(oh),
+                     "p": float(_bootstrap_p(np.array([clip_v - other_v]), d[:, None])[0]),
+                     "other_low": float(ol), "other_high": float(oh),
                      "clip_low": float(cl), "clip_high": float(ch)})
     out = pd.DataFrame(rows)
     out["p_adj"] = stats.holm(out["p"].to_numpy()) if correction == "holm" else out["p"]
@@ -415,7 +416,8 @@ def claim_c4(run: Run = Run(), *, cached: pd.DataFrame | None = None, n_boot: in
     v0 = variants[0]
     claim = Claim("C4", judge(bool(v0.holds), variants), stat, v0.value, v0.low, v0.high,
                   f"{len(have['clip-zeroshot'])} zero-shot vs {len(have['clip-ft'])} fine-tuned CLIP models, pooled "
-                  f"trials, paired stimulus bootstrap: {v0.value:+.3f} [{v0.low:+.3f}, {v0.high:+.3f}].", tuple(variants))
+                  f"trials, paired stimulus bootstrap: {v0.value:+.3f} [{v0.low:+.3f}, {v0.high:+.3f}].",
+                  tuple(variants))
     return guard_run(claim, run, cache_based=True)
 
 
@@ -483,10 +485,11 @@ def plot_c3_comparisons(comp: pd.DataFrame) -> plt.Figure:
     sig = (comp["p_adj"] < ALPHA) & (comp["diff"] > 0)
     for i, r in comp.iterrows():
         ax.errorbar(r["diff"], i, xerr=[[r["diff"] - r["low"]], [r["high"] - r["diff"]]], fmt="o",
-                    color="#d62728" if sig[i] else "0.4", capsize=2, ms=5)
+                    color=GROUP_COLORS["clip"] if sig[i] else style.BASELINE_GREY, capsize=2, ms=5)
     ax.axvline(0, color="k", lw=0.8)
     ax.set(yticks=range(len(comp)), yticklabels=comp["compared"], ylabel="compared model",
            xlabel="shape bias: CLIP ViT-B/16 − model (paired stimulus bootstrap, 95 % CI)")
-    ax.set_title("C3 per model: red = CLIP significantly more shape-biased (Holm)", fontsize=10)
+    ax.set_title("C3 per model: CLIP ViT-B/16 minus each model\n(coloured: significantly more shape-biased "
+                 "after Holm; grey: not)", fontsize=10)
     fig.tight_layout()
     return fig
