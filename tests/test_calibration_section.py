@@ -14,10 +14,13 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from imagenet_x.aggregate import estimated_calibration_error  # noqa: E402
 
-from cliprobust import datasets, published  # noqa: E402
+from statsmodels.stats.multitest import multipletests  # noqa: E402
+
+from cliprobust import datasets, plots, published  # noqa: E402
 from cliprobust.cache import Outputs  # noqa: E402
 from cliprobust.metrics import calibration as C  # noqa: E402
 from cliprobust.sections import calibration as S  # noqa: E402
+from cliprobust.sections._base import FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Run  # noqa: E402
 
 # --------------------------------------------------------------------------- ImageNet-X
 
@@ -49,7 +52,8 @@ def test_imagenetx_reliability_tables(ix):
         ece = np.sum(r.loc[full, "count"] / 50_000 * (r.loc[full, "accuracy"] - r.loc[full, "confidence"]).abs())
         assert ece == pytest.approx(ix.set_index("model").loc[model, "ece"], abs=1e-12)
     fig = S.plot_reliability(rel)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 4  # a reliability diagram and its bin counts per model
+    assert plots.check_layout(fig) == []
     plt.close(fig)
 
 
@@ -81,16 +85,113 @@ def test_calibration_degrades_under_shift(ub):
         assert len(both) >= 10 and (both["imagenet-c"] > both["imagenet"]).all()
 
 
-def test_plot_uncertainty_baselines(ub):
+def test_plot_uncertainty_baselines_one_series_per_test_set(ub):
     fig = S.plot_uncertainty_baselines(ub)
-    n_methods = ub.loc[(ub["arch"] == "ResNet-50"), "method"].nunique()
-    assert len(fig.axes[0].lines) == n_methods
+    for ax in fig.axes:
+        assert len(ax.lines) == 0  # categorical test sets are never joined by lines
+        assert len(ax.collections) == len(S.UB_TEST_SETS)
+    assert plots.check_layout(fig) == []  # includes: no two series share colour and marker
     plt.close(fig)
 
 
 def test_reference_ece(ix, ub):
     ref = S.reference_ece(ix, ub)
     assert len(ref) == 4 + 4 and all(0 < v < 0.5 for v in ref.values())
+
+
+# --------------------------------------------------------------------------- C7 (COOD confidence gaps)
+
+
+@pytest.fixture(scope="module")
+def gaps(mirror) -> pd.DataFrame:
+    return S.confidence_gaps()
+
+
+def test_confidence_gaps_and_broken_rule(gaps):
+    raw = published.cood_results().query("confidence == 'softmax'")
+    assert len(gaps) == raw["name"].nunique()
+    assert np.allclose(gaps["gap"], gaps["mean_confidence"] - gaps["id_top1"])
+    broken = set(gaps.loc[gaps["broken"], "name"])
+    # facts of the data: the 7 linear probes store near-uniform probabilities, the 3 untrained EfficientNets
+    assert broken == {n for n in gaps["name"] if n.startswith("CLIP_finetuned")} | {
+        "efficientnet_b5", "efficientnet_b6", "efficientnet_b7"}
+    assert gaps.loc[gaps["broken"], "mean_confidence"].max() < 0.003
+    assert (gaps["family"] == "clip-zeroshot").sum() == 9 and not gaps.loc[gaps["family"] == "clip-zeroshot", "broken"].any()
+
+
+def _gap_rows(clip_gap: float, ref_gap: float, n_ref: int = 40, seed: int = 0) -> pd.DataFrame:
+    """confidence_gaps-shaped rows: 9 zero-shot CLIPs and n_ref ImageNet-1k models at 0.6-0.8 top-1."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for fam, n, g, src in (("clip-zeroshot", 9, clip_gap, "clip-zeroshot"), ("imagenet", n_ref, ref_gap, "imagenet-1k")):
+        for i, acc in enumerate(rng.uniform(0.62, 0.78, n)):
+            gap = g + rng.normal(0, 0.002)
+            rows.append({"name": f"{fam}{i}", "family": fam, "source": src, "id_top1": acc,
+                         "mean_confidence": acc + gap, "gap": gap, "abs_gap": abs(gap), "broken": False})
+    return pd.DataFrame(rows)
+
+
+def test_matched_gap_differences_neighbours_and_holm():
+    g = _gap_rows(0.08, 0.01)
+    ref = S.reference_models("cood-imagenet", g)
+    t = S.matched_gap_differences(g, ref, window=0.03)
+    for r in t.itertuples():  # neighbour counts and medians by a brute-force loop
+        nb = [abs(a - r.id_top1) <= 0.03 for a in ref["id_top1"]]
+        assert r.n_ref == sum(nb)
+        if r.n_ref >= S.C7_MIN_NEIGHBOURS:
+            assert r.ref_median == pytest.approx(np.median(ref.loc[nb, "error"]))
+            assert r.d == pytest.approx(r.abs_gap - r.ref_median) and r.low <= r.d <= r.high
+    ok = t["p"].notna()
+    assert np.allclose(t.loc[ok, "p_holm"], multipletests(t.loc[ok, "p"], method="holm")[1])
+    assert (t.loc[ok, "p_holm"] < S.C7_ALPHA).all()  # a 0.07 excess is far beyond image and model sampling
+    near = S.matched_gap_differences(g, ref, k_nearest=5)
+    assert (near["n_ref"] == 5).all()
+
+
+def _ix_ub(ece: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ix = pd.DataFrame({"model": [f"imagenetx:m{i}" for i in range(4)], "accuracy": [0.66, 0.7, 0.74, 0.77],
+                       "ece": ece, "mean_confidence": [0.66 + ece, 0.7 + ece, 0.74 + ece, 0.77 + ece]})
+    ub = pd.DataFrame({"arch": "ResNet-50", "method": [f"m{i}" for i in range(6)], "test_set": "imagenet",
+                       "top1": np.linspace(0.63, 0.78, 6), "ece": ece, "nll": 1.0, "suspect": False})
+    return ix, ub
+
+
+def _cood_from_gaps(g: pd.DataFrame) -> pd.DataFrame:
+    """COOD-shaped softmax rows from confidence_gaps-shaped rows (``*_torchvision``: ImageNet-1k)."""
+    names = np.where(g["family"] == "imagenet", g["name"] + "_torchvision", g["name"])
+    return pd.DataFrame({"model": "cood:" + names, "family": g["family"], "name": names, "confidence": "softmax",
+                         "severity": 0, "ood_auroc": 0.8, "id_top1": g["id_top1"], "id_avg_conf": g["mean_confidence"]})
+
+
+def test_claim_c7_tiers_on_synthetic_data(mirror):
+    ix, ub = _ix_ub(0.01)
+    good = S.claim_c7(cood=_cood_from_gaps(_gap_rows(0.08, 0.01)), ix=ix, ub=ub)
+    assert good.tier == REPRODUCED, good.evidence
+    assert "ID-only lower bound" in good.evidence and sum(v.headline for v in good.variants) == 1
+    ix_hi, ub_hi = _ix_ub(0.2)  # published reference ECEs far above every CLIP gap
+    fragile = S.claim_c7(cood=_cood_from_gaps(_gap_rows(0.08, 0.01)), ix=ix_hi, ub=ub_hi)
+    assert fragile.tier == FRAGILE and set(fragile.breaking_variants) == {"reference=imagenetx-ece", "reference=ub-ece"}
+    bad = S.claim_c7(cood=_cood_from_gaps(_gap_rows(0.0, 0.03)), ix=ix, ub=ub)
+    assert bad.tier == NOT_REPRODUCED and bad.value < 0
+    wide = S.claim_c7(Run(options={"match_window": 0.2}), cood=_cood_from_gaps(_gap_rows(0.08, 0.01)), ix=ix, ub=ub)
+    assert wide.variants[0].name.endswith("window=0.2")
+
+
+def test_claim_c7_real_data_facts(gaps, ix, ub):
+    c = S.claim_c7(ix=ix, ub=ub)
+    t = c.numbers["table"]
+    assert len(t) == 9 and t["n_ref"].min() >= S.C7_MIN_NEIGHBOURS  # every CLIP has matched ImageNet models at 0.05
+    top = t.loc[t["d"].idxmax()]
+    assert c.value == pytest.approx(top["d"]) and c.low <= c.value <= c.high
+    assert (c.tier == NOT_REPRODUCED) == (not (t["p_holm"] < S.C7_ALPHA).any())
+    clip = gaps[gaps["family"] == "clip-zeroshot"].set_index("name")
+    assert np.allclose(t.set_index("name")["abs_gap"], clip.loc[t["name"], "abs_gap"])
+
+
+def test_plot_confidence_gap_and_ece_vs_accuracy(gaps, ix, ub):
+    for fig in (S.plot_confidence_gap(gaps), S.plot_ece_vs_accuracy(ub, ix, gaps)):
+        assert plots.check_layout(fig) == []
+        plt.close(fig)
 
 
 # --------------------------------------------------------------------------- cache path (synthetic Outputs)
@@ -195,36 +296,28 @@ def _claim_table(clip_ece: float, clip_ts_ece: float, n: int = 8, seed: int = 0)
     return pd.DataFrame(rows)
 
 
-def test_claims_not_testable_without_caches():
-    ref = {"x": 0.03}
-    for claim in (S.claim_c7, S.claim_c8):
-        out = claim(None, reference=ref)
-        assert out["verdict"] == "not testable here" and set(out) == {"claim", "verdict", "evidence", "numbers"}
-        assert out["numbers"]["reference_ece"] == ref
+def test_c8_not_testable_without_caches():
+    out = S.claim_c8(Run())
+    assert out.tier == NOT_TESTABLE and "logits" in out.needs
     smoke_only = _claim_table(0.02, 0.01).assign(group="smoke")
-    out = S.claim_c7(smoke_only, reference=ref)
-    assert out["verdict"] == "not testable here" and "16 cached smoke model(s) never count" in out["evidence"]
-    assert S.claim_c8(smoke_only, reference=ref)["verdict"] == "not testable here"
+    out = S.claim_c8(table=smoke_only)
+    assert out.tier == NOT_TESTABLE and "smoke 16" in out.evidence
 
 
-def test_claim_c7_rules():
-    ref = {}
-    mixed = S.claim_c7(_claim_table(clip_ece=0.06, clip_ts_ece=0.02), reference=ref)  # CLIP worse, sources differ
-    assert mixed["verdict"] == "reproduced" and mixed["numbers"]["kruskal_p"] < S.ALPHA
-    better = S.claim_c7(_claim_table(clip_ece=0.01, clip_ts_ece=0.02), reference=ref)
-    assert better["numbers"]["share_better"] >= 0.5  # source B beats the ImageNet median everywhere
+def test_c7_cache_variant():
+    mixed = S._c7_cache_variant(_claim_table(clip_ece=0.06, clip_ts_ece=0.02))  # CLIP worse, sources differ
+    assert len(mixed) == 1 and mixed[0].holds is True and mixed[0].name == "data=caches"
     always = _claim_table(clip_ece=0.01, clip_ts_ece=0.02)
     always.loc[always["group"] == "clip-zeroshot", "ece"] = 0.01  # uniformly better, no source effect
-    out = S.claim_c7(always, reference=ref)
-    assert out["verdict"] == "not reproduced" and out["numbers"]["share_better"] == 1.0
+    assert S._c7_cache_variant(always)[0].holds is False and S._c7_cache_variant(None) == []
 
 
 def test_claim_c8_rules():
-    assert S.claim_c8(_claim_table(0.06, clip_ts_ece=0.01), reference={})["verdict"] == "reproduced"
-    assert S.claim_c8(_claim_table(0.06, clip_ts_ece=0.05), reference={})["verdict"] == "not reproduced"
+    assert S.claim_c8(table=_claim_table(0.06, clip_ts_ece=0.01)).tier == REPRODUCED
+    assert S.claim_c8(table=_claim_table(0.06, clip_ts_ece=0.05)).tier == NOT_REPRODUCED
     far = _claim_table(0.06, 0.01)
     far.loc[far["group"] == "clip-zeroshot", "accuracy"] = 0.3  # no ImageNet model of similar accuracy
-    assert S.claim_c8(far, reference={})["verdict"] == "not testable here"
+    assert S.claim_c8(table=far).tier == NOT_TESTABLE
     pairs = S.c8_pairs(_claim_table(0.06, 0.01).query("stage == 'temperature_scaled'"))
     for _, p in pairs.iterrows():  # neighbour counts by a brute-force loop
         assert p["n_neighbours"] == sum(abs(0.7 + 0.013 * i - p["accuracy"]) <= S.C8_ACC_WINDOW

@@ -22,6 +22,7 @@ correction comes from :mod:`cliprobust.metrics.stats`.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from dataclasses import dataclass
@@ -384,7 +385,7 @@ def ninco_table(ninco: pd.DataFrame | None = None, popular_variant: str = NINCO_
     ``ninco`` rows average the 46 NINCO OOD classes; popular sets use the ``popular_variant``
     subset (``ood`` cleaned, ``full`` as drawn). Columns ``model, name, family, method, benchmark,
     auroc, fpr95, id_top1, n_sets, n_ood`` (OOD images: :data:`NINCO_POPULAR_N`, or
-    :data:`NINCO_CLASS_N` per NINCO class), ``se`` (image-sampling SE of the AUROC, Hanley-McNeil;
+    :data:`NINCO_CLASS_N` per NINCO class), ``se`` (image-sampling SE of the AUROC, :func:`auroc_se`;
     for the NINCO mean over its per-class AUROCs, :func:`ninco_auroc_se`).
     """
     ninco = published.ninco_results() if ninco is None else ninco
@@ -404,22 +405,54 @@ def ninco_table(ninco: pd.DataFrame | None = None, popular_variant: str = NINCO_
 def hanley_mcneil_se(auroc: np.ndarray | float, n_id: np.ndarray | int, n_ood: np.ndarray | int) -> np.ndarray:
     """Standard error of an AUROC from its value and the two sample sizes (Hanley & McNeil 1982,
     Radiology 143:29, eq. 1 with their exponential approximations Q1 = A/(2-A), Q2 = 2A^2/(1+A)).
-
-    Used where per-image scores are not published (NINCO's results file): the image-sampling error
-    of one AUROC. For a mean over k classes with disjoint OOD images and a shared ID set the
-    class errors are combined as independent (:func:`ninco_auroc_se`), which ignores the small
-    ID-side correlation (50,000 ID images).
-    """
+    Exact for exponentially distributed scores; it underestimates the spread of binormal scores
+    at high AUROC (by ~25 % at A = 0.92, see the tests), hence :func:`auroc_se`."""
     a = np.clip(np.asarray(auroc, dtype=float), 1e-9, 1 - 1e-9)
+    return _auroc_se_from_q(a, a / (2 - a), 2 * a ** 2 / (1 + a), n_id, n_ood)
+
+
+def _auroc_se_from_q(a: np.ndarray, q1: np.ndarray, q2: np.ndarray, n_id: np.ndarray | int,
+                     n_ood: np.ndarray | int) -> np.ndarray:
+    """Hanley-McNeil eq. 1: Var = [A(1-A) + (n_id-1)(Q1-A^2) + (n_ood-1)(Q2-A^2)] / (n_id n_ood), with
+    Q1 = P(two ID scores both above one OOD score), Q2 = P(one ID score above two OOD scores)."""
     n1, n2 = np.asarray(n_id, dtype=float), np.asarray(n_ood, dtype=float)
-    q1, q2 = a / (2 - a), 2 * a ** 2 / (1 + a)
     var = (a * (1 - a) + (n1 - 1) * (q1 - a ** 2) + (n2 - 1) * (q2 - a ** 2)) / (n1 * n2)
-    return np.sqrt(var)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+@functools.lru_cache(maxsize=1)
+def _binormal_q_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A grid, Q1, Q2) of the equal-variance binormal model, by quadrature on a fixed grid (once)."""
+    a = np.linspace(1e-4, 1 - 1e-4, 2001)
+    d = np.sqrt(2) * sps.norm.ppf(a)
+    y = np.linspace(-10, 10, 2001)[:, None]
+    w = sps.norm.pdf(y)
+    q1 = np.trapezoid(w * sps.norm.cdf(d - y) ** 2, y, axis=0)
+    q2 = np.trapezoid(w * sps.norm.cdf(y + d) ** 2, y, axis=0)
+    return a, q1, q2
+
+
+def binormal_se(auroc: np.ndarray | float, n_id: np.ndarray | int, n_ood: np.ndarray | int) -> np.ndarray:
+    """SE of an AUROC if the scores were equal-variance normal (ID ~ N(d, 1), OOD ~ N(0, 1),
+    A = Phi(d / sqrt 2)): Q1 = E_Y[Phi(d - Y)^2], Q2 = E_X[Phi(X)^2] (quadrature, interpolated in A),
+    then Hanley-McNeil eq. 1."""
+    grid, q1, q2 = _binormal_q_table()
+    a = np.clip(np.asarray(auroc, dtype=float), grid[0], grid[-1])
+    return _auroc_se_from_q(a, np.interp(a, grid, q1), np.interp(a, grid, q2), n_id, n_ood)
+
+
+def auroc_se(auroc: np.ndarray | float, n_id: np.ndarray | int, n_ood: np.ndarray | int) -> np.ndarray:
+    """Image-sampling SE of an AUROC where per-image scores are not published (NINCO's results
+    file): the larger of the exponential (:func:`hanley_mcneil_se`) and the equal-variance binormal
+    (:func:`binormal_se`) approximations -- the conservative choice between the two standard score
+    models. For a mean over k classes with disjoint OOD images and a shared ID set the class errors
+    are combined as independent (:func:`ninco_auroc_se`), ignoring the small ID-side correlation."""
+    return np.maximum(hanley_mcneil_se(auroc, n_id, n_ood), binormal_se(auroc, n_id, n_ood))
 
 
 def ninco_auroc_se(per_class_auroc: np.ndarray, n_per_class: int = NINCO_CLASS_N, n_id: int = NINCO_ID_N) -> float:
-    """SE of the mean over NINCO classes: sqrt(sum SE_c^2) / k, SE_c from :func:`hanley_mcneil_se`."""
-    se = hanley_mcneil_se(per_class_auroc, n_id, n_per_class)
+    """SE of the mean over NINCO classes: sqrt(sum SE_c^2) / k, SE_c from :func:`auroc_se`."""
+    se = auroc_se(per_class_auroc, n_id, n_per_class)
     return float(np.sqrt(np.sum(se ** 2)) / len(se))
 
 
@@ -427,7 +460,7 @@ def _auroc_se(ninco: pd.DataFrame, table: pd.DataFrame) -> pd.Series:
     """Image-sampling SE of every row of :func:`ninco_table` (NINCO rows: over the per-class AUROCs)."""
     cls = ninco[ninco["dataset_kind"] == "ninco"]
     per_model = {k: ninco_auroc_se(g["auroc"].to_numpy(float)) for k, g in cls.groupby(["name", "method"])}
-    se = hanley_mcneil_se(table["auroc"].to_numpy(float), NINCO_ID_N, table["n_ood"].to_numpy())
+    se = auroc_se(table["auroc"].to_numpy(float), NINCO_ID_N, table["n_ood"].to_numpy())
     is_cls = (table["benchmark"] == NINCO_BENCHMARK).to_numpy()
     se[is_cls] = [per_model[(n, m)] for n, m in zip(table.loc[is_cls, "name"], table.loc[is_cls, "method"])]
     return pd.Series(se, index=table.index)
@@ -449,7 +482,7 @@ def c6_table(table: pd.DataFrame | None = None, ft_score: str = C6_FT_SCORE, zs_
 
     Scores ``ft_score`` / ``zs_score`` (``'best'``: each model's highest-AUROC score per
     benchmark). Columns ``benchmark, name, role`` (zero-shot / ft-in1k / ft-in21k-in1k),
-    ``source, method, auroc, se`` (image-sampling SE, :func:`hanley_mcneil_se`), ``fpr95, id_top1, n_ood``.
+    ``source, method, auroc, se`` (image-sampling SE, :func:`auroc_se`), ``fpr95, id_top1, n_ood``.
     """
     table = ninco_table() if table is None else table
     parts = [_c6_pick(table, C6_ZS_REFERENCE, zs_score).assign(role="zero-shot", source="openai")]
@@ -521,8 +554,13 @@ class C6Result:
         return self.a and self.b
 
 
-def _c6_eval(ninco: pd.DataFrame, protocol: Mapping[str, Any]) -> C6Result:
-    table = ninco_table(ninco, protocol.get("popular_variant", NINCO_POPULAR_VARIANT))
+def _c6_eval(ninco: pd.DataFrame, protocol: Mapping[str, Any], tables: dict[str, pd.DataFrame] | None = None
+             ) -> C6Result:
+    tables = {} if tables is None else tables
+    variant = protocol.get("popular_variant", NINCO_POPULAR_VARIANT)
+    if variant not in tables:
+        tables[variant] = ninco_table(ninco, variant)
+    table = tables[variant]
     comp = c6_table(table, protocol["ft_score"], protocol["zs_score"])
     if protocol.get("benchmarks"):
         comp = comp[comp["benchmark"].isin(protocol["benchmarks"])]
@@ -572,14 +610,15 @@ def claim_c6(run: Run = Run(), *, ninco: pd.DataFrame | None = None) -> Claim:
     in1k-only counterpart on the NINCO classes, each one-sided test significant after Holm over the
     2 pairs (n = 2 pairs, the whole evidence for (a)); (b) at least one of the 20 (fine-tune,
     benchmark) comparisons has a fine-tune significantly below zero-shot after Holm over 20.
-    Uncertainty: image sampling of each AUROC by Hanley-McNeil (no per-image NINCO scores are
-    published), unpaired. Statistic: the part-(b) AUROC deficit with the smallest adjusted p.
+    Uncertainty: image sampling of each AUROC by :func:`auroc_se` (the larger of the Hanley-McNeil
+    exponential and the binormal approximation; no per-image NINCO scores are published), unpaired. Statistic: the part-(b) AUROC deficit with the smallest adjusted p.
     ``not testable here`` if a needed model/score is absent.
     """
     ninco = published.ninco_results() if ninco is None else ninco
     head = _c6_protocol(run)
+    tables: dict[str, pd.DataFrame] = {}
     try:
-        h = _c6_eval(ninco, head)
+        h = _c6_eval(ninco, head, tables)
     except (ValueError, KeyError) as err:
         from ._base import not_testable
 
@@ -591,7 +630,7 @@ def claim_c6(run: Run = Run(), *, ninco: pd.DataFrame | None = None) -> Claim:
         if all(head.get(k) == v for k, v in change.items()):
             continue
         try:
-            variants.append(_c6_variant(name, desc, _c6_eval(ninco, {**head, **change}), False))
+            variants.append(_c6_variant(name, desc, _c6_eval(ninco, {**head, **change}, tables), False))
         except (ValueError, KeyError) as err:
             variants.append(Variant(name, desc, np.nan, holds=None, note=f"not computable: {err}"))
     tier = judge(h.holds, variants)
@@ -619,7 +658,8 @@ def _c6_evidence(head: Mapping[str, Any], h: C6Result, variants: Sequence[Varian
     text = (f"NINCO, {head['ft_score']} (fine-tunes) vs {head['zs_score']} (zero-shot {C6_ZS_REFERENCE}). "
             f"(a) on NINCO's 46 classes, n = 2 pairs: {a_txt} -> {h.a}. (b) {h.n_b_significant}/{h.n_b} comparisons "
             f"with a fine-tune significantly below zero-shot after Holm ({h.n_b_below}/{h.n_b} below by point "
-            f"estimate): {b_txt} -> {h.b}. Intervals: image sampling of each AUROC by Hanley-McNeil (ID 50,000 "
+            f"estimate): {b_txt} -> {h.b}. Intervals: image sampling of each AUROC, the larger of the Hanley-McNeil "
+            f"(exponential) and binormal approximations (ID 50,000 "
             f"images; OOD {NINCO_POPULAR_N['ood']} per popular set, {NINCO_CLASS_N} assumed per NINCO class), "
             f"unpaired; no per-image scores are published, no model sampling (one model per role).")
     return text + variant_outcomes(h.holds, variants, lambda v: f"{v.name} ({v.note})")
@@ -802,7 +842,7 @@ NINCO_DISPLAY: dict[str, str] = {
 
 def plot_ninco_scores(table: pd.DataFrame, comp: pd.DataFrame) -> plt.Figure:
     """Left: NINCO-class AUROC per score for the CLIP models (+ ImageNet median); right: the C6
-    comparison with 95 % image-sampling intervals (Hanley-McNeil) per benchmark."""
+    comparison with 95 % image-sampling intervals (:func:`auroc_se`) per benchmark."""
     sub = table[table["benchmark"] == NINCO_BENCHMARK]
     clip = sub[sub["family"] != "imagenet"].pivot_table(index="name", columns="method", values="auroc")
     med = sub[sub["family"] == "imagenet"].pivot_table(index="family", columns="method", values="auroc",
