@@ -410,3 +410,11 @@ def test_figures_pass_the_layout_rules(frame: pd.DataFrame, draw) -> None:
 def test_baseline_band_brackets_the_line(frame: pd.DataFrame) -> None:
     band = F.baseline_band(frame, "imagenet-r", np.array([0.6, 0.7, 0.8]))
     assert (band["low"] <= band["predicted"]).all() and (band["predicted"] <= band["high"]).all()
+
+
+def test_claims_not_testable_when_the_protocol_leaves_no_data() -> None:
+    """open_clip publishes no class-subset ImageNet accuracy: C10 on the zoo set under that x-axis,
+    and C11 with only the testbed's 2 CLIP rows as 'distributions', cannot be judged."""
+    c10 = E.claim_c10(_base.Run.from_params(x_axis=E.X_SUBSET))
+    c11 = E.claim_c11(_base.Run.from_params(model_set=E.MODEL_SET_TESTBED))
+    assert c10.tier == c11.tier == _base.NOT_TESTABLE and c10.needs and c11.needs
