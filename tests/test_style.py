@@ -133,3 +133,8 @@ def test_thin_ticks_keeps_a_minimum_gap() -> None:
     kept = style.thin_ticks(style.LOGIT_TICKS, 0.1, 0.9)
     gaps = np.diff(np.log(np.array(kept) / (1 - np.array(kept))))
     assert (gaps >= style.MIN_TICK_GAP_FRACTION * (np.log(9) * 2) - 1e-9).all()
+
+
+def test_group_labels_never_read_as_a_test_set() -> None:
+    assert style.group_label("imagenet") == "ImageNet models" != style.display("imagenet")
+    assert style.group_label("clip-ft") == style.display("clip-ft") == "fine-tuned CLIP"

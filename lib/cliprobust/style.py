@@ -142,6 +142,15 @@ def group_key(group: str | None) -> str:
     return _GROUP_ALIASES.get(g.lower(), g.upper() if g.upper() in GROUP_COLORS else "other")
 
 
+#: Display names of groups whose key is also a test-set key (``imagenet``: the models, not the data).
+GROUP_LABELS: dict[str, str] = {"imagenet": "ImageNet models", "imagenet-models": "ImageNet models"}
+
+
+def group_label(group: str) -> str:
+    """Display name of a model group (``imagenet`` -> ``ImageNet models``; else :func:`display`)."""
+    return GROUP_LABELS.get(group, display(group))
+
+
 def group_color(group: str | None) -> str:
     """Colour of a model group (clip-zeroshot, clip-ft, imagenet, testbed groups, human, ...)."""
     return GROUP_COLORS[group_key(group)]
@@ -306,6 +315,9 @@ def model_label(model_id: str) -> str:
     ``timm:vit_base_patch16_clip_224.openai_ft_in1k`` -> ``ViT-B/16 (OpenAI, ft ImageNet-1k)``,
     ``timm:resnet50.a1_in1k`` -> ``ResNet-50 (a1_in1k)``."""
     kind, _, rest = model_id.partition(":")
+    entry = _zoo_entry(model_id) if kind in ("open_clip", "timm") else None
+    if entry is not None and entry.pretrained is None:  # random-init smoke models
+        return f"{_arch_name(entry.arch.partition('.')[0])} (random init)"
     if kind == "open_clip":
         arch, _, tag = rest.partition("/")
         if not tag:

@@ -71,13 +71,16 @@ def load_features(model: str, dataset: str, loader: Callable = outputs.load) -> 
 @lru_cache(maxsize=1)
 def published_er() -> pd.DataFrame:
     """Published ER (:data:`ER_COLUMN`) of every model of notebook 01's per-model table, with group,
-    source and family (the robustness axis of C14)."""
+    source and family (the robustness axis of C14); zero-shot rows only where the zoo's CLIP rule
+    keeps them."""
     try:
         from .er_tables import per_model_table
     except ImportError:  # TRANSITION ONLY: older layout kept the ER tables in effective_robustness
         from .effective_robustness import per_model_table
 
     t = per_model_table()
+    if "zoo_clip" in t:  # zero-shot rows: the zoo's CLIP rule (no SigLIP/CoCa/EVA, no near-chance rows)
+        t = t[(t["group"] != "clip-zeroshot") | t["zoo_clip"].astype(bool)]
     return t.dropna(subset=[ER_COLUMN])[["model", "group", "pretrain_data", "arch_family", ER_COLUMN]].rename(
         columns={ER_COLUMN: "er"}).reset_index(drop=True)
 
@@ -247,7 +250,7 @@ def c14_variants(table: pd.DataFrame) -> tuple[Variant, ...]:
                         headline=True)]
     out += [_c14_variant(f"threshold={t:g}x", f"ratio > {t:g}x on both sides", less, robust, _n_col(t))
             for t in OUTLIER_THRESHOLDS if t != F.OUTLIER_RATIO_THRESHOLD]
-    out += [_c14_variant(f"less-robust={g}", f"less robust side: {style.display(g)} only",
+    out += [_c14_variant(f"less-robust={g}", f"less robust side: {style.group_label(g)} only",
                          _less_robust(table, (g,)), robust, head) for g in LESS_ROBUST_GROUPS]
     known = table.dropna(subset=["er"])
     name, text = "reading=er-correlation", "Spearman(max activation ratio, published ER) > 0"
@@ -282,7 +285,7 @@ def claim_c13(run: Run = Run(), *, table: pd.DataFrame | None = None) -> Claim:
     zero-shot CLIP encoders with >= 1 dimension whose mean |activation| exceeds 10x the median
     dimension's, Wilson 95 % interval over models; holds when its lower bound exceeds
     :data:`C13_MIN_SHARE`. Not testable without >= :data:`MIN_MODELS` cached CLIP encoders."""
-    need = _needs(plan(run), f">= {MIN_MODELS} zero-shot CLIP models")
+    need = _needs(PAPER_PLAN, f">= {MIN_MODELS} zero-shot CLIP models")
     if not run.uses_caches:
         return not_testable("C13", C13_STATISTIC, need, "no published table reports image features.")
     table = study(run)["table"] if table is None else table
@@ -301,7 +304,9 @@ def claim_c14(run: Run = Run(), *, table: pd.DataFrame | None = None) -> Claim:
     interval; holds when it is <= :data:`C14_MAX_SHARE_LESS_ROBUST`, its interval lies below the
     robust side's and the robust side passes C13's rule (:func:`_c14_variant`). The ER-correlation
     reading is a variant."""
-    need = _needs(plan(run), f">= {MIN_MODELS} robust {ROBUST_GROUPS} and less robust {LESS_ROBUST_GROUPS} models")
+    less = ", ".join(style.group_label(g) for g in LESS_ROBUST_GROUPS)
+    need = _needs(PAPER_PLAN, f">= {MIN_MODELS} robust ({style.group_label(ROBUST_GROUPS[0])}) and less robust "
+                              f"({less}) models")
     if not run.uses_caches:
         return not_testable("C14", C14_STATISTIC, need, "no published table reports image features.")
     table = study(run)["table"] if table is None else table
@@ -321,7 +326,8 @@ def claim_c15(run: Run = Run()) -> Claim:
     """C15 (CLIP encodes more unique concepts, not tracking robustness): never testable here."""
     return not_testable("C15", "unique concepts per encoder vs ER",
                         "a concept-probing set (images with concept annotations, e.g. Broden for network "
-                        "dissection) and per-unit activations of each encoder; no such data set is in the mirror")
+                        "dissection) and per-unit activations of each encoder",
+                        "no concept-probing data set is in the data mirror.")
 
 
 def claims(run: Run = Run(), table: pd.DataFrame | None = None) -> tuple[Claim, Claim, Claim]:
@@ -347,7 +353,7 @@ def plot_activation_profiles(profiles: Mapping[str, np.ndarray], title: str,
         x = np.arange(1, ratio.size + 1)
         if name in zoo.REGISTRY:
             group = zoo.get(name).group
-            label = style.display(group) if group not in seen else "_nolegend_"
+            label = style.group_label(group) if group not in seen else "_nolegend_"
             seen.add(group)
             ax.plot(x, ratio, lw=1, alpha=0.7, color=style.group_color(group), label=label)
         else:
@@ -370,10 +376,10 @@ def plot_published_er(er: pd.DataFrame) -> plt.Figure:
     for i, g in enumerate(order):
         v = er.loc[er["group"] == g, "er"].to_numpy()
         ax.scatter(i + rng.uniform(-0.18, 0.18, v.size), 100 * v, s=12, alpha=0.8, color=style.group_color(g),
-                   label=f"{style.display(g)} (n = {v.size})")
+                   label=f"{style.group_label(g)} (n = {v.size})")
         ax.plot([i - 0.3, i + 0.3], [100 * np.median(v)] * 2, color="black", lw=1.5)
     ax.axhline(0, color=style.BASELINE_GREY, lw=1)
-    ax.set_xticks(range(len(order)), ["\n".join(textwrap.wrap(style.display(g), 14)) for g in order])
+    ax.set_xticks(range(len(order)), ["\n".join(textwrap.wrap(style.group_label(g), 14)) for g in order])
     ax.set(xlabel="model group (black bar: median)", ylabel="effective robustness (pp)",
            title="Published effective robustness per group (mean of 4 shifts, testbed baseline)")
     ax.title.set_fontsize(10)
@@ -387,7 +393,7 @@ def plot_outliers_vs_er(table: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     for g, rows in known.groupby("group"):
         ax.scatter(100 * rows["er"], rows["max_activation_ratio"], s=18, color=style.group_color(g),
-                   label=style.display(g))
+                   label=style.group_label(g))
     ax.axhline(F.OUTLIER_RATIO_THRESHOLD, color="black", ls="--", lw=0.8, label="outlier threshold")
     ax.set_yscale("log")
     ax.set(xlabel="published effective robustness (pp)", ylabel="max mean |activation| / median dimension",

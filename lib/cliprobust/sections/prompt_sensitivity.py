@@ -190,6 +190,9 @@ def prompt_er(table: pd.DataFrame, id_set: str = published.IMAGENET,
 OOD_SCORES: tuple[str, ...] = ("msp", "maxlogit", "energy", "mcm")
 #: OOD score of C9's headline protocol: MCM, the zero-shot CLIP score of Ming et al. (2022).
 OOD_SCORE: str = "mcm"
+#: Calibration measure of C9's headline protocol (``ece``: 15-bin top-label ECE as in Tu et al.;
+#: variants ``ece_10`` and ``nll``).
+CALIBRATION: str = "ece"
 
 
 def _ood_scores(out) -> dict[str, np.ndarray]:
@@ -313,10 +316,10 @@ def _variant(name: str, description: str, obj: pd.DataFrame, columns: Sequence[s
 
 
 def c9_variants(obj: pd.DataFrame, run: Run = Run()) -> tuple[Variant, ...]:
-    """The headline protocol (accuracy, ECE with :data:`ECE_BINS` bins, :data:`OOD_SCORE` AUROC; the
-    run's ``ood_score`` / ``calibration`` options override) and every variant: the OOD score, the
+    """The headline protocol (accuracy, :data:`CALIBRATION` with :data:`ECE_BINS` bins, :data:`OOD_SCORE`
+    AUROC; the run's ``ood_score`` / ``calibration`` options override) and every variant: the OOD score, the
     calibration measure and its binning, objectives with ER / without OOD, each prompt set left out."""
-    score, calib = run.option("ood_score", OOD_SCORE), run.option("calibration", "-ece")
+    score, calib = run.option("ood_score", OOD_SCORE), "-" + run.option("calibration", CALIBRATION)
     head = _columns(HEADLINE_OBJECTIVES, calib, score)
     out = [_variant("headline", f"accuracy, {calib.lstrip('-')}, {score} AUROC on ImageNet val; all prompt sets",
                     obj, head, headline=True)]
@@ -354,8 +357,8 @@ def claim_c9(run: Run = Run(), *, table: pd.DataFrame | None = None, er: pd.Data
     lower bound exceeds :data:`C9_MIN_SHARE`. ``not testable here`` without caches of >=
     :data:`MIN_MODELS` such models (``table`` etc. default to :func:`study` of the run).
     """
-    if table is None and not run.uses_caches:
-        return not_testable("C9", C9_STATISTIC, _needs(plan(run)),
+    if not run.uses_caches:
+        return not_testable("C9", C9_STATISTIC, _needs(PAPER_PLAN),
                             "no published table reports zero-shot CLIP per prompt set; the published profile "
                             "reads no caches.")
     if table is None:
@@ -369,7 +372,7 @@ def claim_c9(run: Run = Run(), *, table: pd.DataFrame | None = None, er: pd.Data
     if head is None or head.holds is None:
         have = head.n if head is not None else 0
         note = f" {ignored} cached model(s) outside {CLAIM_GROUP} (e.g. random-init smoke) never count." if ignored else ""
-        return not_testable("C9", C9_STATISTIC, _needs(plan(run)),
+        return not_testable("C9", C9_STATISTIC, _needs(PAPER_PLAN),
                             f"{have} zero-shot CLIP models have every prompt set and objective measured.{note}")
     tier = judge(bool(head.holds), variants)
     breaking = [v.name for v in variants if v.holds is False and not v.headline]
@@ -385,20 +388,25 @@ def claim_c9(run: Run = Run(), *, table: pd.DataFrame | None = None, er: pd.Data
 
 
 def plot_prompt_sets(table: pd.DataFrame, test_set: str) -> plt.Figure:
-    """Accuracy and ECE per prompt set on ``test_set``, one line per model (model_style colours/markers)."""
-    sub = table[table["test_set"] == test_set]
+    """Accuracy and ECE per prompt set on ``test_set``: every model as a small dot, and the mean per
+    pre-training source as a line (one series per source, in its :func:`style.source_color`)."""
+    sub = table[table["test_set"] == test_set].assign(
+        source_key=lambda d: [style.source_key(style.model_source(m)) for m in d["model"]])
     order = [p for p in PROMPT_SETS if p in set(sub["prompt_set"])]
+    pos = {p: i for i, p in enumerate(order)}
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for ax, metric in zip(axes, ("accuracy", "ece")):
-        for model, g in sub.groupby("model"):
-            g = g.set_index("prompt_set").reindex(order)
-            st = style.model_style(model)
-            ax.plot(range(len(order)), g[metric], marker=st["marker"], color=st["color"], label=st["label"], lw=1)
+        for src, g in sub.groupby("source_key"):
+            colour = style.SOURCE_COLORS[src]
+            ax.scatter(g["prompt_set"].map(pos), g[metric], s=8, alpha=0.5, color=colour, label="_nolegend_")
+            mean = g.groupby("prompt_set")[metric].mean().reindex(order)
+            ax.plot(range(len(order)), mean, marker="o", color=colour,
+                    label=f"{style.display(src)} (mean of {g['model'].nunique()})")
         ax.set_xticks(range(len(order)), [style.display(p) for p in order], rotation=20, ha="right")
         ax.set(xlabel="prompt set", ylabel=style.display(metric),
                title=f"{style.display(metric)} on {style.display(test_set)}")
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle("Zero-shot CLIP per prompt set")
+    fig.suptitle("Zero-shot CLIP per prompt set (dots: models; lines: mean per pre-training source)")
     return fig
 
 
@@ -427,7 +435,7 @@ def plot_planned_grid(grid: pd.DataFrame, n_prompt_sets: int = len(PROMPT_SETS))
     sources = [style.source_key(style.model_source(m)) for m in grid.index]
     order = sorted(range(len(grid)), key=lambda i: (list(style.SOURCE_COLORS).index(sources[i]), grid.index[i]))
     g = grid.iloc[order]
-    fig, ax = plt.subplots(figsize=(8.5, 1.6 + 0.17 * len(g)), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8.5, max(3.5, 1.6 + 0.17 * len(g))), layout="constrained")
     im = ax.imshow(g.to_numpy(), aspect="auto", cmap="Blues", vmin=0, vmax=n_prompt_sets)
     ax.set_xticks(range(g.shape[1]), [style.display(d) for d in g.columns], rotation=35, ha="right", fontsize=8)
     ax.set_yticks(range(g.shape[0]), [style.display(m) for m in g.index], fontsize=6)
