@@ -48,11 +48,12 @@ print({"rc": rc, "seconds": round(time.perf_counter() - t0, 3), "torch": "torch"
        "open_clip": "open_clip" in sys.modules, "lines": buf.getvalue().count(chr(10))})
 """
 
-#: A child Python that runs one command and reports the peak RSS of its process tree (KiB on Linux).
+#: A child Python that runs one command (argv[2:]) and reports the peak RSS of its process tree (KiB on
+#: Linux), stderr to the file argv[1].
 _RSS = """
 import resource, subprocess, sys, time
 t0 = time.perf_counter()
-rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[-1] + ".stderr", "w"))
+rc = subprocess.call(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "w"))
 print({"rc": rc, "seconds": round(time.perf_counter() - t0, 2),
        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)})
 """
@@ -141,16 +142,133 @@ def notebook(nb: Path, cache_dir: Path, out_dir: Path, timeout_s: float) -> dict
     """One notebook, profile rehearsal, in its own process tree: wall seconds and peak RSS."""
     out_dir.mkdir(parents=True, exist_ok=True)
     out_nb = out_dir / nb.name
-    cmd = [sys.executable, "-c", _RSS, "timeout", str(int(timeout_s)), str(BIN / "papermill"), "--no-progress-bar",
+    err = Path(str(out_nb) + ".stderr")
+    cmd = [sys.executable, "-c", _RSS, str(err), "timeout", str(int(timeout_s)), str(BIN / "papermill"), "--no-progress-bar",
            "--log-level", "ERROR", "-k", "cliprobust", str(nb), str(out_nb), "-p", "profile", "rehearsal"]
     res = subprocess.run(cmd, env=_env(cache_dir, CLIPROBUST_FIGURES_DIR=str(out_dir / "figures")),
                          capture_output=True, text=True)
     rec = eval(res.stdout.strip().splitlines()[-1]) if res.stdout.strip() else {"rc": res.returncode}  # noqa: S307
     if rec.get("rc"):
-        err = Path(str(out_nb) + ".stderr")
-        tail = err.read_text()[-400:] if err.is_file() else res.stderr[-400:]
-        rec["error"] = " ".join(line for line in tail.splitlines() if line.strip())[-300:]
+        rec["error"] = notebook_error(out_nb) or ("timeout" if rec["rc"] == 124 else "")
     return rec
+
+
+def notebook_error(out_nb: Path) -> str:
+    """``ename: evalue`` of the first error output in an executed notebook ('' if none or unreadable)."""
+    try:
+        cells = json.loads(out_nb.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    for cell in cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                return f"{o['ename']}: {o['evalue']}"[:300]
+    return ""
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fit(x: list[float], y: list[float]) -> tuple[float, float]:
+    """Least-squares line y = a + b x (a, b); one point: through the origin."""
+    import numpy as np
+
+    if len(x) < 2:
+        return 0.0, (y[0] / x[0]) if x and x[0] else 0.0
+    b, a = np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)
+    return float(a), float(b)
+
+
+def full_counts() -> dict[str, int]:
+    """Images per test set at 100 % (the registry's expected counts)."""
+    from cliprobust import datasets
+
+    return {d: datasets.get(d).expected_counts[0] for d in FULL_DATASETS.split(",")}
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**30:,.1f} GiB"
+
+
+def report(records: list[dict]) -> str:
+    """Markdown tables: disk, simulate, cache ls, evaluate, notebooks (+ fits and 100 % extrapolation)."""
+    sims = sorted((r for r in records if r.get("step") == "simulate"), key=lambda r: r["fraction"])
+    full = full_counts()
+    out = ["# Scale of the full profile, rehearsed on synthetic caches", "",
+           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; 2-core CPU, shared with other jobs (timings noisy). "
+           "Synthetic outputs (`cliprobust simulate`): a rehearsal of the pipeline at scale, never a result. "
+           "Produced by `benchmarks/scale.py` (raw JSON lines: `scale-results.jsonl`).", ""]
+    if sims:
+        images = {r["fraction"]: sum(r["images_per_set"].values()) for r in sims}
+        out += ["## Disk and simulate time", "",
+                "| fraction | entries | images per model | bytes on disk | bytes per entry | simulate wall |",
+                "|---|---|---|---|---|---|"]
+        for r in sims:
+            out.append(f"| {r['fraction']:.3%} | {r['entries']} | {images[r['fraction']]:,} | {_gib(r['bytes'])} | "
+                       f"{r['bytes'] / r['entries'] / 2**20:,.2f} MiB | {r['wall_s']:.0f} s |")
+        total = 0.0
+        rows = []
+        n_models = sims[-1]["entries"] / len(full)
+        for d, n_full in full.items():
+            xs = [r["images_per_set"].get(d, 0) for r in sims]
+            ys = [r["bytes_per_set"].get(d, 0) for r in sims]
+            a, b = _fit(xs, ys) if len(set(xs)) > 1 else (ys[-1], 0.0)
+            est = ys[-1] if len(set(xs)) == 1 else a + b * n_full
+            total += est
+            per_img = b / n_models if len(set(xs)) > 1 else float("nan")
+            rows.append(f"| {d} | {n_full:,} | {per_img:,.0f} | {_gib(est)} |")
+        out += ["", "Per test set: bytes per image per model (slope over the fractions; scores float16 x 1000 "
+                "classes = 2,000 B, features float16 x width), and the 100 % figure for the 210-model grid "
+                "(shipped cue-conflict is simulated in full at every fraction).", "",
+                "| test set | images at 100 % | bytes / image / model | grid at 100 % |", "|---|---|---|---|", *rows,
+                "", f"**Real grid (210 models x 12 sets, 100 %): ~{_gib(total)} of cache on disk.**", ""]
+    ls = [r for r in records if r.get("step") == "cache ls"]
+    if ls:
+        out += ["## `cliprobust cache ls` over the full grid (210 x 12 = 2,520 pairs)", "",
+                "| state | seconds | rows | torch imported | open_clip imported |", "|---|---|---|---|---|"]
+        out += [f"| {r['state']} | {r.get('seconds', 'n/a')} | {max(r.get('lines', 1) - 1, 0)} | {r.get('torch')} | "
+                f"{r.get('open_clip')} |" for r in ls]
+        out.append("")
+    ev = [r for r in records if r.get("step") == "evaluate (fully cached)"]
+    if ev:
+        r = ev[-1]
+        out += ["## Fully cached `cliprobust evaluate`", ""]
+        out.append(f"- skipped: {r['skipped']}" if "skipped" in r else
+                   f"- {r['grid']}: {r.get('seconds')} s, rc {r.get('rc')}, torch imported: {r.get('torch')}, "
+                   f"open_clip imported: {r.get('open_clip')}")
+        out.append("")
+    nbs = [r for r in records if r.get("step") == "notebook"]
+    if nbs and sims:
+        images = {r["fraction"]: sum(r["images_per_set"].values()) for r in sims}
+        out += ["## Notebooks, profile `rehearsal` (each in its own process tree)", "",
+                "| notebook | " + " | ".join(f"{f:.1%}: wall / peak RSS" for f in images) +
+                " | 100 % (linear fit in images) | < 4 GiB? |", "|---|" + "---|" * (len(images) + 2)]
+        for name in sorted({r["notebook"] for r in nbs}):
+            cells, xs, walls, rss = [], [], [], []
+            for f in images:
+                r = next((q for q in nbs if q["notebook"] == name and q["fraction"] == f), None)
+                if r is None or r.get("skipped"):
+                    cells.append("not run" if r is None else f"skipped ({r['skipped']})")
+                elif r.get("rc"):
+                    cells.append(f"FAILED rc {r['rc']} ({(r.get('error') or '')[:120]})")
+                else:
+                    cells.append(f"{r['seconds']:.0f} s / {r['peak_rss_mib']:,.0f} MiB")
+                    xs.append(images[f])
+                    walls.append(r["seconds"])
+                    rss.append(r["peak_rss_mib"])
+            if len(xs) >= 2:
+                n100 = sum(full.values())
+                aw, bw = _fit(xs, walls)
+                ar, br = _fit(xs, rss)
+                w100, r100 = aw + bw * n100, ar + br * n100
+                cells.append(f"{w100 / 60:,.0f} min / {r100 / 1024:,.1f} GiB")
+                cells.append("yes" if r100 < 4096 and max(rss) < 4096 else "**no**")
+            else:
+                under = "yes (measured)" if rss and max(rss) < 4096 else "n/a"
+                cells += ["n/a (< 2 fractions ran)", under]
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out) + "\n"
 
 
 def main() -> int:
@@ -163,7 +281,14 @@ def main() -> int:
     p.add_argument("--work", default="/tmp/cliprobust-scale")
     p.add_argument("--skip", default="", help="steps to skip: simulate,ls,evaluate,notebooks")
     p.add_argument("--results", default=str(HERE / "scale-results.jsonl"))
+    p.add_argument("--report", nargs="?", const=str(HERE / "results-scale.md"), default=None,
+                   help="only write the markdown report from --results (default benchmarks/results-scale.md)")
     args = p.parse_args()
+    if args.report:
+        records = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
+        Path(args.report).write_text(report(records))
+        print(Path(args.report).read_text())
+        return 0
     t_start = time.perf_counter()
     work = Path(args.work)
     fractions = [float(f) for f in args.fractions.split(",")]
