@@ -7,7 +7,7 @@ the question no paper answers: do these properties move together across models?
 Properties (each from the section that already computes it; nothing is recomputed here):
 
 - ``er:<shift>`` -- effective robustness per natural shift and on the mean shift accuracy
-  (:func:`.effective_robustness.er_frame`, testbed STANDARD baseline line in logit space; CI from
+  (:func:`.er_tables.er_frame`, testbed STANDARD baseline by default line in logit space; CI from
   resampling baseline models). Sources: open_clip / testbed / timm rows.
 - ``factor_er:mean`` -- mean factor-level ER over the 10 ImageNet-X factors of Tu et al. §4.1
   (:func:`.visual_factors.factor_er_frame`). Interval: mean of the per-factor interval ends, a
@@ -54,7 +54,9 @@ Correlations (:func:`property_correlations`): Spearman rank correlation of two p
 the cards that have both, with a percentile interval from resampling models
 (:func:`cliprobust.metrics.stats.correlation_interval`), within each model group and over all
 cards; with fewer than :data:`MIN_N_CORRELATION` models no correlation is reported, and the row
-says so.
+says so. Beside it, the partial rank correlation given ImageNet top-1 (:func:`partial_spearman`,
+same resampling): how much of the co-movement survives once plain accuracy is held fixed (withheld
+where top-1 ranks almost identically with one of the two, :data:`PARTIAL_MAX_CONTROL_RHO`).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from .. import published
 from ..metrics import stats
@@ -102,6 +105,8 @@ TORCHVISION_ARCHS: frozenset[str] = frozenset({
 #: The published sources a card can join (``timm`` rows are timm's own ImageNet results).
 SOURCES: tuple[str, ...] = ("open_clip", "testbed", "timm", "imagenetx", "model-vs-human", "cood", "ninco")
 
+#: The pseudo-group of correlations over every joined model.
+GROUP_ALL = "all"
 #: Properties of a card, in display order.
 PROPERTIES: tuple[str, ...] = (
     "imagenet_top1", "er:imagenet-v2", "er:imagenet-r", "er:imagenet-sketch", "er:objectnet", "er:imagenet-a",
@@ -109,9 +114,11 @@ PROPERTIES: tuple[str, ...] = (
 )
 #: Properties compared pairwise across models (one per paper question; per-shift ERs are summarised
 #: by the mean-shift ER). ImageNet top-1 is not a robustness property; it is included to show how much
-#: of a co-movement plain accuracy could explain (OOD AUROC and the confidence gap track it).
+#: of a co-movement plain accuracy could explain (OOD AUROC and the confidence gap track it). NINCO's
+#: AUROC is left out: within a group it has <= 4 models, and across groups it mixes MCM (zero-shot)
+#: with MSP (fine-tuned) scores.
 CORRELATED: tuple[str, ...] = ("imagenet_top1", "er:mean-shift", "factor_er:mean", "shape_bias", "ood_auroc:cood",
-                               "ood_auroc:ninco", "confidence_gap")
+                               "confidence_gap")
 
 LONG_COLUMNS = ["key", "arch", "pretraining", "group", "property", "value", "low", "high", "source", "name",
                 "interval", "note"]
@@ -200,13 +207,13 @@ def _strip_prefix(models: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- one reader per property
 
 
-def er_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+def er_rows(frame: pd.DataFrame | None = None, baseline: str | None = None) -> pd.DataFrame:
     """ER per shift and on the mean shift accuracy, plus ImageNet top-1, from the ER section's
-    tidy frame (testbed STANDARD baseline). open_clip rows stand for their weights (the LAION
-    scaling-law table repeats three OpenAI rows)."""
-    from . import effective_robustness as er
+    tidy frame (``baseline``: the ER section's baseline set, default testbed STANDARD). open_clip
+    rows stand for their weights (the LAION scaling-law table repeats three OpenAI rows)."""
+    from . import er_tables as er
 
-    f = er.er_frame() if frame is None else frame
+    f = (er.er_frame(baseline) if baseline else er.er_frame()) if frame is None else frame
     f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*er.SHIFTS, er.MEAN_SHIFT])]
     rows = pd.DataFrame({"name": _strip_prefix(f["model"]), "source": f["source"],
                          "property": "er:" + f["shift"], "value": f["er"], "low": f["ci_low"], "high": f["ci_high"],
@@ -285,11 +292,12 @@ def ninco_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- cards
 
 
-def card_long(parts: Iterable[pd.DataFrame] | None = None) -> pd.DataFrame:
+def card_long(parts: Iterable[pd.DataFrame] | None = None, baseline: str | None = None) -> pd.DataFrame:
     """Every keyed measurement, one row per (key, property, source), restricted to keys that at
-    least :data:`MIN_SOURCES` distinct sources evaluate."""
-    parts = [er_rows(), factor_rows(), shape_rows(), cood_rows(), ninco_rows()] if parts is None else list(parts)
-    long = pd.concat(parts, ignore_index=True)
+    least :data:`MIN_SOURCES` distinct sources evaluate (``baseline``: see :func:`er_rows`)."""
+    if parts is None:
+        parts = [er_rows(baseline=baseline), factor_rows(), shape_rows(), cood_rows(), ninco_rows()]
+    long = pd.concat(list(parts), ignore_index=True)
     n_src = long.groupby("key")["source"].nunique()
     return long[long["key"].isin(n_src.index[n_src >= MIN_SOURCES])].sort_values(["group", "key"]).reset_index(
         drop=True)
@@ -325,19 +333,57 @@ def card_intervals(long: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- do the properties move together?
 
-CORRELATION_COLUMNS = ["group", "x", "y", "n", "rho", "low", "high", "note"]
+CORRELATION_COLUMNS = ["group", "x", "y", "n", "rho", "low", "high", "note", "partial_rho", "partial_low",
+                       "partial_high"]
+#: The control of the partial correlations: ImageNet accuracy, which OOD AUROC, the confidence gap
+#: and (within CLIP) ER all track.
+CONTROL: str = "imagenet_top1"
+
+
+def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    """Spearman partial correlation of x and y given z: Pearson correlation of the ranks of x and y
+    after each is regressed (OLS) on the ranks of z. (A small pure-array helper that belongs in
+    ``metrics.stats``; tested against the closed form from the three pairwise rhos.)"""
+    rx, ry, rz = (sps.rankdata(a) for a in (x, y, z))
+    if np.ptp(rz) == 0 or np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return float("nan")
+    res = [r - np.polyval(np.polyfit(rz, r, 1), rz) for r in (rx, ry)]
+    if np.ptp(res[0]) < 1e-12 or np.ptp(res[1]) < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(res[0], res[1])[0, 1])
+
+
+#: No partial correlation when the control's rank correlation with x or y reaches this: the
+#: residual ranks are then a few ties' worth of noise (n = 9 CLIPs with rho(top-1, ER) = 0.98 leave
+#: nothing to correlate, and the bootstrap interval degenerates).
+PARTIAL_MAX_CONTROL_RHO: float = 0.95
+
+
+def _partial(both: pd.DataFrame, x: str, y: str, min_n: int) -> tuple[float, float, float, str]:
+    """Partial rho given :data:`CONTROL` with its bootstrap interval, or NaNs and the reason."""
+    nan = (np.nan, np.nan, np.nan)
+    if CONTROL in (x, y) or CONTROL not in both or len(both) < min_n:
+        return (*nan, "")
+    rz = [abs(sps.spearmanr(both[c], both[CONTROL]).statistic) for c in (x, y)]
+    if max(rz) >= PARTIAL_MAX_CONTROL_RHO:
+        return (*nan, f"; no partial: ImageNet top-1 ranks {max(rz):.2f} with {x if rz[0] >= rz[1] else y}")
+    iv = stats.bootstrap(partial_spearman, *(both[c].to_numpy() for c in (x, y, CONTROL)))
+    return iv.value, iv.low, iv.high, ""
+
+
+#: Groups of the correlations, each on its own, then all joined models together.
+CORRELATION_GROUPS: tuple[str, ...] = (GROUP_CLIP, GROUP_CLIP_FT, GROUP_IMAGENET, GROUP_MORE_DATA, GROUP_ALL)
 
 
 def property_correlations(wide: pd.DataFrame, properties: Iterable[str] = CORRELATED,
-                          groups: Iterable[str] = (GROUP_CLIP, GROUP_CLIP_FT, GROUP_IMAGENET, GROUP_MORE_DATA, "all"),
-                          min_n: int = MIN_N_CORRELATION) -> pd.DataFrame:
+                          groups: Iterable[str] = CORRELATION_GROUPS, min_n: int = MIN_N_CORRELATION) -> pd.DataFrame:
     """Spearman rho of every pair of ``properties`` across the cards that have both, within each
-    group and over all cards, with a 95 % interval from resampling models; pairs with n < ``min_n``
-    get no correlation and a note saying so."""
+    group and over all cards, with a 95 % interval from resampling models, and the partial rho given
+    :data:`CONTROL`; pairs with n < ``min_n`` get no correlation and a note saying so."""
     props = [p for p in properties if p in wide.columns]
     rows = []
     for g in groups:
-        sub = wide if g == "all" else wide[wide["group"] == g]
+        sub = wide if g == GROUP_ALL else wide[wide["group"] == g]
         for x, y in combinations(props, 2):
             both = sub[[x, y]].dropna()
             n = len(both)
@@ -346,6 +392,77 @@ def property_correlations(wide: pd.DataFrame, properties: Iterable[str] = CORREL
                              "note": f"n = {n} < {min_n}: no correlation reported"})
                 continue
             iv = stats.correlation_interval(both[x].to_numpy(), both[y].to_numpy(), method="spearman")
+            triple = sub[list(dict.fromkeys([x, y, CONTROL]))].dropna() if CONTROL in sub else both
+            p = _partial(triple, x, y, min_n)
             rows.append({"group": g, "x": x, "y": y, "n": n, "rho": iv.value, "low": iv.low, "high": iv.high,
-                         "note": "interval excludes 0" if iv.excludes_zero else "interval includes 0"})
+                         "note": ("interval excludes 0" if iv.excludes_zero else "interval includes 0") + p[3],
+                         "partial_rho": p[0], "partial_low": p[1], "partial_high": p[2]})
     return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
+
+
+# --------------------------------------------------------------------------- figures
+
+#: Display names of the card properties (figures and printed tables).
+PROPERTY_LABELS: dict[str, str] = {
+    "imagenet_top1": "ImageNet top-1", "er:imagenet-v2": "ER ImageNet-V2", "er:imagenet-r": "ER ImageNet-R",
+    "er:imagenet-sketch": "ER ImageNet-Sketch", "er:objectnet": "ER ObjectNet", "er:imagenet-a": "ER ImageNet-A",
+    "er:mean-shift": "ER (mean of 5 shifts)", "factor_er:mean": "factor ER (ImageNet-X, mean of 10)",
+    "shape_bias": "shape bias (cue conflict)", "ood_auroc:cood": "OOD AUROC (COOD)",
+    "ood_auroc:ninco": "OOD AUROC (NINCO)", "confidence_gap": "confidence − accuracy (ImageNet val)",
+}
+
+def _group_look(group: str) -> tuple[str, str]:
+    from .. import style
+
+    if group == GROUP_ALL:
+        return "all joined models", "black"
+    return style.group_label(group), style.group_color(group)
+
+
+def plot_correlations(corr: pd.DataFrame) -> "plt.Figure":
+    """Forest plot of the reported rank correlations (n >= :data:`MIN_N_CORRELATION`): Spearman rho
+    with its 95 % interval per property pair, one colour per model group."""
+    import matplotlib.pyplot as plt
+
+    shown = corr.dropna(subset=["rho"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8.5, 1.4 + 0.3 * max(len(shown), 1)), layout="constrained")
+    for g, rows in shown.groupby("group", sort=False):
+        label, colour = _group_look(g)
+        ax.errorbar(rows["rho"], rows.index, xerr=[rows["rho"] - rows["low"], rows["high"] - rows["rho"]],
+                    fmt="o", color=colour, capsize=2, label=label)
+    ax.axvline(0, color="0.6", lw=0.8)
+    ticks = [f"{PROPERTY_LABELS[r.x]} vs {PROPERTY_LABELS[r.y]} (n={r.n})" for r in shown.itertuples()]
+    ax.set_yticks(range(len(shown)), ticks, fontsize=7)
+    ax.set(xlim=(-1.05, 1.05), ylim=(len(shown) - 0.5, -0.5), xlabel="Spearman rank correlation (95 % CI)",
+           ylabel="property pair (models with both)",
+           title="Do robustness properties move together across models?")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+def plot_pairs(intervals: pd.DataFrame, pairs: Iterable[tuple[str, str]] = (
+        ("er:mean-shift", "ood_auroc:cood"), ("er:mean-shift", "factor_er:mean"))) -> "plt.Figure":
+    """Scatter of two card properties per panel, one point per model with its intervals, coloured
+    by model group (the data behind the correlations)."""
+    import matplotlib.pyplot as plt
+
+    pairs = list(pairs)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.2), layout="constrained", squeeze=False)
+    for ax, (x, y) in zip(axes.ravel(), pairs):
+        both = intervals[intervals["property"].isin([x, y])].pivot(index=["key", "group"], columns="property",
+                                                                       values=["value", "low", "high"])
+        both = both.dropna(subset=[("value", x), ("value", y)]).reset_index()
+        for g, rows in both.groupby("group", sort=False):
+            label, colour = _group_look(g)
+            err = {}
+            for axis, p in (("xerr", x), ("yerr", y)):
+                lo, hi = rows[("value", p)] - rows[("low", p)], rows[("high", p)] - rows[("value", p)]
+                err[axis] = None if lo.isna().all() else [lo.fillna(0).clip(lower=0), hi.fillna(0).clip(lower=0)]
+            ax.errorbar(rows[("value", x)], rows[("value", y)], fmt="o", ms=4, color=colour, alpha=0.8,
+                        elinewidth=0.6, label=f"{label} (n={len(rows)})", **err)
+        ax.set(xlabel=PROPERTY_LABELS[x], ylabel=PROPERTY_LABELS[y],
+               title=f"{PROPERTY_LABELS[y]} vs {PROPERTY_LABELS[x]}")
+        ax.title.set_fontsize(10)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("Model cards: one point per model joined across published sources", fontsize=11)
+    return fig
