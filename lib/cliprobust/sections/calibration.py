@@ -36,7 +36,7 @@ from .. import datasets, outputs, published, style
 from ..metrics import calibration as C
 from ..metrics import stats
 from ._base import CachePlan, Claim, Run, Variant, judge, not_testable, plan_for
-from .ood_detection import SOURCE_COLORS, SOURCE_LABELS, _timm_pretrain_labels, cood_source, variant_outcomes
+from .ood_detection import SOURCE_COLORS, SOURCE_LABELS, timm_pretrain_labels, cood_source, variant_outcomes
 
 # --------------------------------------------------------------------------- ImageNet-X (published)
 
@@ -243,7 +243,7 @@ def confidence_gaps(cood: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = cood[cood["confidence"] == "softmax"]
     out = rows.groupby(["name", "family"], sort=True).agg(id_top1=("id_top1", "first"),
                                                            mean_confidence=("id_avg_conf", "first")).reset_index()
-    pretrain = _timm_pretrain_labels().to_dict()
+    pretrain = timm_pretrain_labels().to_dict()
     out.insert(2, "source", [cood_source(n, f, pretrain) for n, f in zip(out["name"], out["family"])])
     out["gap"] = out["mean_confidence"] - out["id_top1"]
     out["abs_gap"] = out["gap"].abs()

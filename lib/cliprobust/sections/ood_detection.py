@@ -91,7 +91,7 @@ C5_MIN_RHO: float = 0.5
 C5_MIN_MODELS: int = 5
 
 
-def _timm_pretrain_labels() -> pd.Series:
+def timm_pretrain_labels() -> pd.Series:
     """timm ``model_metadata-in1k.csv`` as name -> pretrain label."""
     return pd.read_csv(fetch(TIMM_METADATA)).set_index("model")["pretrain"]
 
@@ -139,7 +139,7 @@ def cood_summary(score: str = C5_SCORE, cood: pd.DataFrame | None = None,
     out = g.agg(id_top1=("id_top1", "first"), id_confidence=("id_avg_conf", "first"),
                 ood_auroc=("ood_auroc", "mean"), ood_auroc_easiest=("ood_auroc", "first"),
                 ood_auroc_hardest=("ood_auroc", "last"), n_levels=("severity", "nunique")).reset_index()
-    pretrain = _timm_pretrain_labels().to_dict()
+    pretrain = timm_pretrain_labels().to_dict()
     src = [cood_source(n, f, pretrain) for n, f in zip(out["name"], out["family"])]
     out.insert(3, "source", src)
     out.insert(4, "training_source", [training_source(n, s, pretrain) for n, s in zip(out["name"], src)])
