@@ -26,9 +26,6 @@ import pandas as pd
 from ._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, TIERS, Claim, Run,  # noqa: F401
                     guard_run)
 
-#: Transition alias of :data:`~._base.TIERS` (older callers import ``VERDICTS``).
-VERDICTS = TIERS
-
 
 @dataclass(frozen=True)
 class ClaimSpec:
