@@ -206,7 +206,7 @@ def group_labels(table: pd.DataFrame) -> dict[str, str]:
             member = table[(table["level"] == "member") & (table["group"] == name)]["label"].iloc[0]
             out[name] = f"{member} (1 model)"
         else:
-            out[name] = f"{name} ({n} models)"
+            out[name] = f"{style.display(name)} ({n} models)"
     return out
 
 
@@ -259,7 +259,7 @@ def cached_trials(inventory: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["subject", "stimulus", "shape", "texture", "response", "group", "label"])
     tr = pd.concat(parts, ignore_index=True)
-    return tr.assign(group=tr["subject"].map(lambda m: zoo.get(m).group), label=tr["subject"])
+    return tr.assign(group=tr["subject"].map(lambda m: zoo.get(m).group), label=tr["subject"].map(style.display))
 
 
 # --------------------------------------------------------------------------- claims
