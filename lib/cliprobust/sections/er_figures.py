@@ -208,5 +208,7 @@ def plot_finetune_pairs(frame: pd.DataFrame | None = None) -> plt.Figure:
     ax.axvline(0, color="k", lw=0.8)
     ax.set(xlabel="effective robustness (mean over 4 shifts, testbed baseline)", ylabel="zero-shot weights",
            title="Claim C12: fine-tuning on ImageNet and effective robustness")
+    right = float(max(p["er_zs"].max(), p["er_ft"].max()))
+    ax.set_xlim(min(0.0, float(p["er_ft"].min())) - 0.02, right + 0.3)  # free room on the right for the legend
     ax.legend(loc="lower right", fontsize=8, frameon=True)
     return fig
