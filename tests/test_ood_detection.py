@@ -206,11 +206,11 @@ def test_ninco_table_structure(ninco, ninco_tab):
     raw = ninco[(ninco["name"] == "resnet50") & (ninco["method"] == "MSP") & (ninco["dataset"] == "textures_400_ood")]
     got = ninco_tab.query("name == 'resnet50' and method == 'MSP' and benchmark == 'textures'")
     assert got["auroc"].item() == raw["auroc"].item() and got["n_ood"].item() == 288
-    assert got["se"].item() == pytest.approx(O.auroc_se(raw["auroc"].item(), 50_000, 288))
+    assert got["se"].item() == pytest.approx(M.auroc_se(raw["auroc"].item(), 50_000, 288))
     cls = ninco[(ninco["name"] == "resnet50") & (ninco["method"] == "MSP") & (ninco["dataset_kind"] == "ninco")]
     got = ninco_tab.query("name == 'resnet50' and method == 'MSP' and benchmark == 'ninco'")
     assert got["auroc"].item() == pytest.approx(sum(cls["auroc"]) / len(cls), abs=1e-12)
-    se_c = [O.auroc_se(a, 50_000, O.NINCO_CLASS_N) for a in cls["auroc"]]
+    se_c = [M.auroc_se(a, 50_000, O.NINCO_CLASS_N) for a in cls["auroc"]]
     assert got["se"].item() == pytest.approx(np.sqrt(sum(s ** 2 for s in se_c)) / 46)
 
 
@@ -230,12 +230,12 @@ def _simulated_auroc_sd(draw, n_id: int, n_ood: int, reps: int = 400, seed: int 
 def test_auroc_se_against_simulated_spread(shift, n_id, n_ood):
     # exponential scores: Hanley-McNeil's own model (OOD ~ Exp(1), ID ~ Exp(rate 1/(1+2 shift)))
     a, sd = _simulated_auroc_sd(lambda r, k, size: r.exponential(1 + 2 * shift if k == "id" else 1.0, size), n_id, n_ood)
-    assert O.hanley_mcneil_se(a, n_id, n_ood) == pytest.approx(sd, rel=0.15)
+    assert M.hanley_mcneil_se(a, n_id, n_ood) == pytest.approx(sd, rel=0.15)
     # equal-variance normal scores: the binormal approximation
     a, sd = _simulated_auroc_sd(lambda r, k, size: r.normal(shift if k == "id" else 0.0, 1.0, size), n_id, n_ood)
-    assert O.binormal_se(a, n_id, n_ood) == pytest.approx(sd, rel=0.15)
-    assert O.auroc_se(a, n_id, n_ood) >= 0.85 * sd  # the declared SE never understates either model by much
-    assert O.auroc_se(a, n_id, n_ood) == max(O.hanley_mcneil_se(a, n_id, n_ood), O.binormal_se(a, n_id, n_ood))
+    assert M.binormal_se(a, n_id, n_ood) == pytest.approx(sd, rel=0.15)
+    assert M.auroc_se(a, n_id, n_ood) >= 0.85 * sd  # the declared SE never understates either model by much
+    assert M.auroc_se(a, n_id, n_ood) == max(M.hanley_mcneil_se(a, n_id, n_ood), M.binormal_se(a, n_id, n_ood))
 
 
 def test_c6_table_pairs_declared_scores(ninco_tab):

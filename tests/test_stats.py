@@ -142,3 +142,13 @@ def test_metrics_reject_non_finite_inputs_naming_the_array(call, name):
     with pytest.raises(NonFiniteError, match=rf"{name} has \d+ non-finite value\(s\) of \d+ \(NaN: \d+, inf: \d+\)"):
         call(bad)
     call(np.array([0.1, 0.2, 0.3, 0.4]))  # the same call with finite values works
+
+
+def test_vectorised_correlation_draws_equal_a_scipy_loop():
+    rng = np.random.default_rng(7)
+    x = np.round(rng.normal(size=25), 1)  # ties
+    y = x + rng.normal(size=25)
+    res = stats.correlation_interval(x, y, "spearman", n_boot=300, seed=2)
+    loop = [sps.spearmanr(x[i], y[i]).statistic for i in stats.resample_indices(25, 300, 2)]
+    low, high = np.nanpercentile(loop, [2.5, 97.5])
+    assert (res.low, res.high) == pytest.approx((low, high), abs=1e-12)

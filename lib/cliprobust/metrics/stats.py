@@ -166,28 +166,37 @@ def binomial_draws(p: np.ndarray | float, n: np.ndarray | int, n_boot: int = N_B
     return rng.binomial(n.astype(np.int64), np.clip(p, 0, 1), size=(n_boot, *p.shape)) / n
 
 
-def _corr(x: np.ndarray, y: np.ndarray, method: str) -> float:
+def _rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r of each row pair of (B, n) arrays; NaN where a row is constant."""
+    da = a - a.mean(axis=1, keepdims=True)
+    db = b - b.mean(axis=1, keepdims=True)
+    denom = np.sqrt((da * da).sum(axis=1) * (db * db).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (da * db).sum(axis=1) / denom, np.nan)
+
+
+def _rowwise_corr(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
+    """Row-wise correlation; Spearman = Pearson of mid-ranks (ties averaged, as ``scipy.stats.spearmanr``)."""
     if method == "spearman":
-        return float(sps.spearmanr(x, y).statistic)
+        return _rowwise_pearson(sps.rankdata(a, axis=1), sps.rankdata(b, axis=1))
     if method == "pearson":
-        return float(np.corrcoef(x, y)[0, 1])
+        return _rowwise_pearson(a, b)
     raise ValueError(f"unknown correlation {method!r}: 'spearman' or 'pearson'")
 
 
 def correlation_interval(x: np.ndarray, y: np.ndarray, method: str = "spearman", n_boot: int = N_BOOT,
                          seed: int = SEED, level: float = CI_LEVEL) -> Interval:
-    """Correlation of paired ``x, y`` with a percentile interval from resampling pairs (models).
-    Degenerate resamples (constant x or y) give NaN and are ignored."""
+    """Correlation of paired ``x, y`` with a percentile interval from resampling pairs (models),
+    vectorised over resamples. Degenerate resamples (constant x or y) give NaN and are ignored."""
     x, y = _check_finite("x", x), _check_finite("y", y)
+    if x.size != y.size:
+        raise ValueError(f"paired samples need equal lengths, got {x.size} and {y.size}")
     if x.size < 3:
         return Interval(float("nan"), float("nan"), float("nan"), level)
-
-    def stat(a: np.ndarray, b: np.ndarray) -> float:
-        if np.ptp(a) == 0 or np.ptp(b) == 0:
-            return float("nan")
-        return _corr(a, b, method)
-
-    return bootstrap(stat, x, y, n_boot=n_boot, seed=seed, level=level)
+    value = float(_rowwise_corr(x[None], y[None], method)[0])
+    idx = resample_indices(x.size, n_boot, seed)
+    low, high = percentile_interval(_rowwise_corr(x[idx], y[idx], method), level)
+    return Interval(value, float(low), float(high), level)
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:

@@ -22,7 +22,6 @@ correction comes from :mod:`cliprobust.metrics.stats`.
 
 from __future__ import annotations
 
-import functools
 import re
 import textwrap
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from scipy import stats as sps
 from .. import outputs, published, style
 from ..fetch import fetch
 from ..metrics import ood as M
+from ..metrics.ood import auroc_se
 from ..metrics import stats
 from ._base import CachePlan, Claim, Run, Variant, judge, plan_for, status_counts
 
@@ -400,54 +400,6 @@ def ninco_table(ninco: pd.DataFrame | None = None, popular_variant: str = NINCO_
     out["n_ood"] = [NINCO_CLASS_N * k if b == NINCO_BENCHMARK else sizes[b] for b, k in zip(out["benchmark"], out["n_sets"])]
     out["se"] = _auroc_se(ninco, out)
     return out
-
-
-def hanley_mcneil_se(auroc: np.ndarray | float, n_id: np.ndarray | int, n_ood: np.ndarray | int) -> np.ndarray:
-    """Standard error of an AUROC from its value and the two sample sizes (Hanley & McNeil 1982,
-    Radiology 143:29, eq. 1 with their exponential approximations Q1 = A/(2-A), Q2 = 2A^2/(1+A)).
-    Exact for exponentially distributed scores; it underestimates the spread of binormal scores
-    at high AUROC (by ~25 % at A = 0.92, see the tests), hence :func:`auroc_se`."""
-    a = np.clip(np.asarray(auroc, dtype=float), 1e-9, 1 - 1e-9)
-    return _auroc_se_from_q(a, a / (2 - a), 2 * a ** 2 / (1 + a), n_id, n_ood)
-
-
-def _auroc_se_from_q(a: np.ndarray, q1: np.ndarray, q2: np.ndarray, n_id: np.ndarray | int,
-                     n_ood: np.ndarray | int) -> np.ndarray:
-    """Hanley-McNeil eq. 1: Var = [A(1-A) + (n_id-1)(Q1-A^2) + (n_ood-1)(Q2-A^2)] / (n_id n_ood), with
-    Q1 = P(two ID scores both above one OOD score), Q2 = P(one ID score above two OOD scores)."""
-    n1, n2 = np.asarray(n_id, dtype=float), np.asarray(n_ood, dtype=float)
-    var = (a * (1 - a) + (n1 - 1) * (q1 - a ** 2) + (n2 - 1) * (q2 - a ** 2)) / (n1 * n2)
-    return np.sqrt(np.maximum(var, 0.0))
-
-
-@functools.lru_cache(maxsize=1)
-def _binormal_q_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(A grid, Q1, Q2) of the equal-variance binormal model, by quadrature on a fixed grid (once)."""
-    a = np.linspace(1e-4, 1 - 1e-4, 2001)
-    d = np.sqrt(2) * sps.norm.ppf(a)
-    y = np.linspace(-10, 10, 2001)[:, None]
-    w = sps.norm.pdf(y)
-    q1 = np.trapezoid(w * sps.norm.cdf(d - y) ** 2, y, axis=0)
-    q2 = np.trapezoid(w * sps.norm.cdf(y + d) ** 2, y, axis=0)
-    return a, q1, q2
-
-
-def binormal_se(auroc: np.ndarray | float, n_id: np.ndarray | int, n_ood: np.ndarray | int) -> np.ndarray:
-    """SE of an AUROC if the scores were equal-variance normal (ID ~ N(d, 1), OOD ~ N(0, 1),
-    A = Phi(d / sqrt 2)): Q1 = E_Y[Phi(d - Y)^2], Q2 = E_X[Phi(X)^2] (quadrature, interpolated in A),
-    then Hanley-McNeil eq. 1."""
-    grid, q1, q2 = _binormal_q_table()
-    a = np.clip(np.asarray(auroc, dtype=float), grid[0], grid[-1])
-    return _auroc_se_from_q(a, np.interp(a, grid, q1), np.interp(a, grid, q2), n_id, n_ood)
-
-
-def auroc_se(auroc: np.ndarray | float, n_id: np.ndarray | int, n_ood: np.ndarray | int) -> np.ndarray:
-    """Image-sampling SE of an AUROC where per-image scores are not published (NINCO's results
-    file): the larger of the exponential (:func:`hanley_mcneil_se`) and the equal-variance binormal
-    (:func:`binormal_se`) approximations -- the conservative choice between the two standard score
-    models. For a mean over k classes with disjoint OOD images and a shared ID set the class errors
-    are combined as independent (:func:`ninco_auroc_se`), ignoring the small ID-side correlation."""
-    return np.maximum(hanley_mcneil_se(auroc, n_id, n_ood), binormal_se(auroc, n_id, n_ood))
 
 
 def ninco_auroc_se(per_class_auroc: np.ndarray, n_per_class: int = NINCO_CLASS_N, n_id: int = NINCO_ID_N) -> float:
