@@ -81,6 +81,8 @@ def test_every_entry_is_marked_synthetic(grid) -> None:
         assert key["synthetic"] is True and meta["key"]["synthetic"] is True
         assert meta["synthetic"] is True and "never a result" in meta["synthetic_note"]
         assert Path(folder).is_relative_to(root)
+        scores = np.load(folder / "scores.npy")
+        assert scores.dtype == np.float16 and np.isfinite(scores).all(), folder  # float16 overflow guard
     out = _load(CLIP, "imagenet")
     if hasattr(type(out), "synthetic"):  # Outputs.synthetic (engine reader)
         assert out.synthetic is True

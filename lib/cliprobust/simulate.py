@@ -91,6 +91,9 @@ AUROC_RANGES: dict[str, tuple[float, float]] = {
 CONFIDENCE_CONCENTRATION = 3.0
 #: SD of the non-top logits (DEFAULT; only the top-1 confidence is controlled exactly).
 LOGIT_NOISE_SD = 1.0
+#: Confidences are kept in [c, 1 - c] when turned into logits (finite float16 logits; top-1 probability
+#: exact to 1e-6).
+CONFIDENCE_CLIP = 1e-6
 #: Margin (logits) of the top class over the runner-up, and of a runner-up label over the rest.
 MIN_MARGIN = 0.25
 
@@ -517,7 +520,8 @@ def draw_set(plan: ModelPlan, name: str, file_ids: list[str], labels: np.ndarray
 def chunk_logits(draw: SetDraw, rows: slice, columns: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """float32 (rows, 1000) logits: Gaussian noise; the predicted class's columns raised so that the
     softmax top-1 probability equals ``draw.confidence``; an error's label second when ``runner_up``."""
-    conf = draw.confidence[rows]
+    # float64 sigmoid rounds to exactly 1.0 for an overconfident sample, whose logit is then inf
+    conf = np.clip(draw.confidence[rows], CONFIDENCE_CLIP, 1 - CONFIDENCE_CLIP)
     pred = draw.predicted[rows]
     m = conf.size
     z = rng.standard_normal((m, 1000), dtype=np.float32) * np.float32(LOGIT_NOISE_SD)
@@ -545,6 +549,8 @@ def chunk_logits(draw: SetDraw, rows: slice, columns: list[np.ndarray], rng: np.
     v = lse + special.logit(conf) - np.log(k)
     v = np.maximum(v, rest.max(axis=1) + MIN_MARGIN)
     z = np.where(raised, v[:, None].astype(np.float32), z)
+    if not np.isfinite(z).all():
+        raise RuntimeError("simulate: non-finite synthetic logits (a bug in chunk_logits)")
     return z
 
 
