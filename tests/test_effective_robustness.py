@@ -96,6 +96,14 @@ def test_protocol_from_run_and_unknown_choices() -> None:
         E.Protocol(baseline="imagenet-21k")
 
 
+def test_default_frame_covers_timm_imagenet_models_for_other_sections(frame: pd.DataFrame) -> None:
+    pm = E.per_model_table(frame).set_index("model")
+    timm_in1k = pm[(pm["source"] == "timm") & (pm["group"] == "imagenet")]
+    assert len(timm_in1k) > 100 and timm_in1k["er_mean-shift-4"].notna().mean() > 0.99
+    variant = E.er_frame(E.Protocol(baseline=E.BASELINE_MORE_DATA))
+    assert not ((variant["source"] == "timm") & (variant["group"] == "imagenet")).any()
+
+
 def test_er_frame_columns_and_no_nan_for_clip(frame: pd.DataFrame) -> None:
     assert list(frame.columns) == E.ER_FRAME_COLUMNS
     assert set(frame["shift"]) == set(E.ER_SHIFTS)
