@@ -152,3 +152,11 @@ def test_vectorised_correlation_draws_equal_a_scipy_loop():
     loop = [sps.spearmanr(x[i], y[i]).statistic for i in stats.resample_indices(25, 300, 2)]
     low, high = np.nanpercentile(loop, [2.5, 97.5])
     assert (res.low, res.high) == pytest.approx((low, high), abs=1e-12)
+
+
+def test_bootstrap_p_is_the_wald_p_of_the_bootstrap_se():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(loc=[0.3, 0.0], scale=[0.1, 0.1], size=(20_000, 2))
+    p = stats.bootstrap_p(np.array([0.3, 0.0]), draws)
+    assert p[0] == pytest.approx(2 * sps.norm.sf(3.0), rel=0.05) and p[1] == pytest.approx(1.0)
+    assert stats.bootstrap_p(0.2, np.zeros((10, 1)))[0] == 0.0  # no spread, non-zero effect: certain

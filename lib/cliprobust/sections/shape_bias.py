@@ -265,17 +265,6 @@ def cached_trials(inventory: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- claims
 
 
-def _bootstrap_p(estimate: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """Two-sided p-value of H0: effect = 0 per column of (B, k) bootstrap draws, from the bootstrap
-    standard error (Wald z = estimate / SD of the draws; Efron & Tibshirani 1993 §16), so that its
-    resolution does not depend on the number of draws (a tail count cannot go below 2/(B+1), which
-    Holm over 10 tests at B = 200 could never reject). Local helper: belongs in ``metrics.stats``."""
-    sd = np.nanstd(draws, axis=0, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, np.abs(estimate) / sd, np.where(np.asarray(estimate) != 0, np.inf, 0.0))
-    return 2 * sps.norm.sf(z)
-
-
 def _regroup(trials: pd.DataFrame, stylized: str) -> pd.DataFrame:
     if stylized not in ("own-group", "supervised"):
         raise ValueError(f"stylized must be 'own-group' or 'supervised', got {stylized!r}")
@@ -311,7 +300,7 @@ def c3_comparisons(trials: pd.DataFrame, unit: str = DEFAULT_UNIT, aggregation: 
         (ol, oh), (cl, ch) = stats.percentile_interval(other_d), stats.percentile_interval(clip_d)
         rows.append({"compared": name, "n_members": len(members), "clip": clip_v, "other": other_v,
                      "diff": clip_v - other_v, "low": float(low), "high": float(high),
-                     "p": float(_bootstrap_p(np.array([clip_v - other_v]), d[:, None])[0]),
+                     "p": float(stats.bootstrap_p(np.array([clip_v - other_v]), d[:, None])[0]),
                      "other_low": float(ol), "other_high": float(oh),
                      "clip_low": float(cl), "clip_high": float(ch)})
     out = pd.DataFrame(rows)

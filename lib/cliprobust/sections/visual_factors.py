@@ -301,17 +301,6 @@ def factor_er_frame(table: pd.DataFrame | None = None, annotations: pd.DataFrame
     return er
 
 
-def _bootstrap_p(estimate: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """Two-sided p-value of H0: effect = 0 per column of (B, k) bootstrap draws, from the bootstrap
-    standard error (Wald z = estimate / SD of the draws; Efron & Tibshirani 1993 §16), so that its
-    resolution does not depend on the number of draws (a tail count cannot go below 2/(B+1), which
-    Holm over 10 tests at B = 200 could never reject). Local helper: belongs in ``metrics.stats``."""
-    sd = np.nanstd(draws, axis=0, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, np.abs(estimate) / sd, np.where(np.asarray(estimate) != 0, np.inf, 0.0))
-    return 2 * sps.norm.sf(z)
-
-
 def _accuracy_draws(row: pd.Series, counts: pd.Series, n_total: int, correct: pd.Series | None,
                     annotations: pd.DataFrame | None, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(B, 10) factor-accuracy and (B,) overall-accuracy draws of one CLIP row: a paired bootstrap
@@ -375,7 +364,7 @@ def c1_factor_tests(table: pd.DataFrame, annotations: pd.DataFrame, clip_model: 
     lx = special.logit(np.clip(avg_d, 1e-6, 1 - 1e-6))[:, None]
     draws = fac_d - special.expit(slope * lx + icpt)
     low, high = stats.percentile_interval(draws)
-    p = _bootstrap_p(er, draws)
+    p = stats.bootstrap_p(er, draws)
     p_adj = stats.holm(p) if correction == "holm" else p
     sig = (p_adj < ALPHA) & (np.abs(er) >= min_effect)
     sign = np.where(sig & (er > 0), "+", np.where(sig & (er < 0), "-", "0"))
@@ -450,6 +439,8 @@ def evaluation_agreement(table: pd.DataFrame, annotations: pd.DataFrame, n_boot:
     is evaluation-pipeline noise, a measured floor for any factor-level comparison)."""
     parts = []
     for a, b in SAME_WEIGHTS:
+        if not {CLIP_ROWS[a].model, CLIP_ROWS[b].model} <= set(table.index):
+            continue  # a table without both evaluations (e.g. a synthetic test table): nothing to compare
         ta, tb = (c1_factor_tests(table, annotations, k, n_boot=n_boot).set_index("factor") for k in (a, b))
         parts.append(pd.DataFrame({
             "weights": CLIP_ROWS[a].label, "factor": ta.index, "n_images": ta["n_images"].to_numpy(),
@@ -458,6 +449,9 @@ def evaluation_agreement(table: pd.DataFrame, annotations: pd.DataFrame, n_boot:
             "acc_se": np.sqrt(ta["acc"] * (1 - ta["acc"]) / ta["n_images"]).to_numpy(),
             "er_testbed": ta["er"].to_numpy(), "er_mvh": tb["er"].to_numpy(),
             "sign_testbed": ta["sign"].to_numpy(), "sign_mvh": tb["sign"].to_numpy()}))
+    if not parts:
+        return pd.DataFrame(columns=["weights", "factor", "n_images", "acc_testbed", "acc_mvh", "acc_diff", "acc_se",
+                                     "er_testbed", "er_mvh", "sign_testbed", "sign_mvh", "sign_flip"])
     out = pd.concat(parts, ignore_index=True)
     out["sign_flip"] = np.sign(out["er_testbed"]) != np.sign(out["er_mvh"])
     return out
@@ -466,6 +460,9 @@ def evaluation_agreement(table: pd.DataFrame, annotations: pd.DataFrame, n_boot:
 def agreement_summary(agree: pd.DataFrame) -> pd.DataFrame:
     """Per weights: mean and max |Δ factor accuracy| between the two evaluations, the factors whose ER
     sign flips, and how many factors' verdict (sign under the rule) differs."""
+    if agree.empty:
+        return pd.DataFrame(columns=["weights", "mean_abs_acc_diff", "max_abs_acc_diff", "er_sign_flips",
+                                     "verdict_differs"])
     g = agree.groupby("weights", sort=False)
     return pd.DataFrame({
         "mean_abs_acc_diff": g["acc_diff"].apply(lambda d: d.abs().mean()),
@@ -622,7 +619,7 @@ def claim_c1(run: Run = Run(), *, table: pd.DataFrame | None = None, annotations
     models = "; ".join(f"{v.name}: {v.note}" for v in variants if v.name.startswith(("model=", "eval=")))
     agree = agreement_summary(evaluation_agreement(tab, ann, nb))
     floor = "; ".join(f"{r.weights}: mean |Δ factor acc| {r.mean_abs_acc_diff:.3f}, max {r.max_abs_acc_diff:.3f}, "
-                      f"ER sign flips on {r.er_sign_flips or 'none'}" for r in agree.itertuples())
+                      f"ER sign flips on {r.er_sign_flips or 'none'}" for r in agree.itertuples()) or "not in this table"
     evidence = (f"{row.label} ({row.evaluation}) vs the {head['baseline']} line ({variants[0].n} models), 10 factors "
                 f"of 150–15,064 images: {variants[0].note}; pose ER {tests.set_index('factor').at['pose', 'er']:+.3f}. "
                 f"Intervals cover {noise}; {head['correction']} correction over the 10 factors at α={ALPHA}, "
