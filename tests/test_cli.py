@@ -97,6 +97,8 @@ def _heavy_after_main(argv: list[str]) -> tuple[int, list[str], str]:
 def test_help_datasets_and_a_cached_evaluate_import_no_torch(tmp_cache, tmp_path):
     assert _heavy_after_main(["--help"])[:2] == (0, [])
     assert _heavy_after_main(["datasets"])[:2] == (0, [])
+    rc, heavy, out = _heavy_after_main(["cache", "ls", "--models", "paper", "--datasets", "imagenet-sample,imagenet-r"])
+    assert (rc, heavy) == (0, []) and "# 420 pairs: 420 missing" in out  # empty cache: no config resolved
     root = small_tree(tmp_path / "root")
     args = ["--models", f"{TINY_CLIP},{TINY_RESNET}", "--datasets", "imagenet-r", "--data-root", str(root)]
     assert cli.main(["evaluate", *args, "--allow-partial", "--prompt-set", "photo", "--workers", "0",

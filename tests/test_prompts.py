@@ -36,7 +36,7 @@ def test_template_hash_changes_with_templates_and_order():
 def test_imagenet_classnames_are_open_clips_and_not_unique():
     names = prompts.imagenet_classnames()
     assert names == tuple(meta.IMAGENET_CLASSNAMES) and len(names) == 1000
-    assert len(set(names)) == 998  # 'missile' and 'sunglasses' twice (PROTOCOLS item 5)
+    assert len(set(names)) == 998  # 'missile' and 'sunglasses' twice (docs/protocols.md section 5)
     assert prompts.classnames_for([0, 999]) == (names[0], names[999])
 
 

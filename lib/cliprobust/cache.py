@@ -270,7 +270,7 @@ class Outputs:
 
     ``scores`` are what was stored: cosine similarities for CLIP, classifier logits otherwise.
     ``logits`` applies the model's learned scale: ``exp(logit_scale) * cos (+ logit_bias)`` for CLIP
-    (PROTOCOLS.md item 4), the stored logits otherwise.
+    (docs/protocols.md section 4), the stored logits otherwise.
     """
 
     model: str

@@ -14,7 +14,7 @@ from pathlib import Path
 #: Repository root: ``lib/cliprobust/paths.py`` -> three levels up.
 REPO_ROOT: Path = Path(__file__).resolve().parents[2]
 
-#: Environment variable naming a local mirror of the public data (``../shared/data`` in CI).
+#: Environment variable naming a local mirror of the public data (a folder laid out like the download cache).
 MIRROR_ENV = "CLIPROBUST_DATA_MIRROR"
 DATA_ENV = "CLIPROBUST_DATA_DIR"
 CACHE_ENV = "CLIPROBUST_CACHE_DIR"

@@ -309,13 +309,17 @@ def suggestions(model_id: str, n: int = 5) -> list[str]:
 
 
 def check_models(selector: str | Iterable[str | EntryLike]) -> list[EntryLike]:
-    """Resolve every model of ``selector`` and the configs its cache keys need, before any job runs.
+    """Resolve every model of ``selector`` before any job runs; raises :class:`UnknownModelError`
+    naming the closest zoo / timm / open_clip names.
 
-    Builds no model (configs only, persisted after the first time). Raises
-    :class:`UnknownModelError` naming the closest zoo / timm / open_clip names.
+    Zoo entries are known by the zoo (its tests check them against the registries); an ad-hoc
+    ``open_clip:`` / ``timm:`` id is checked against the library's config registry through
+    :func:`resolved_config` -- configs only, no model is built, and the result is persisted.
     """
     entries = select_entries(selector)
     for e in entries:
+        if not isinstance(e, AdHocEntry):
+            continue
         try:
             resolved_config(e)
         except UnknownModelError as exc:

@@ -1,7 +1,7 @@
 """Model loading (torch): one loader, two small adapters (open_clip, timm), and the config resolvers.
 
 :func:`load_model` returns a :class:`LoadedModel` for a zoo entry: the network, its own
-preprocessing (PROTOCOLS.md item 6: per model, never one transform for all), and for CLIP a
+preprocessing (docs/protocols.md section 6: per model, never one transform for all), and for CLIP a
 tokenizer. The preprocessing the cache key names is resolved from configs only, and persisted, by
 :mod:`cliprobust.inference.entries`; :func:`load_model` checks that the model it built really uses
 that preprocessing. Importing this module registers the tiny open_clip architecture
