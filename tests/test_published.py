@@ -155,6 +155,13 @@ def test_timm_default_resolution(mirror):
         P.timm_results(test_sets=("objectnet",))
 
 
+def test_frozen_timm_input_sizes_match_the_installed_timm(mirror):
+    from cliprobust.published import timm as T
+
+    frozen = pd.read_csv(T.INPUT_SIZE_FILE)
+    pd.testing.assert_frame_equal(frozen, T.regenerate_input_sizes(), check_dtype=False)
+
+
 # --------------------------------------------------------------------------- imagenet-testbed
 
 

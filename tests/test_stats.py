@@ -160,3 +160,13 @@ def test_bootstrap_p_is_the_wald_p_of_the_bootstrap_se():
     p = stats.bootstrap_p(np.array([0.3, 0.0]), draws)
     assert p[0] == pytest.approx(2 * sps.norm.sf(3.0), rel=0.05) and p[1] == pytest.approx(1.0)
     assert stats.bootstrap_p(0.2, np.zeros((10, 1)))[0] == 0.0  # no spread, non-zero effect: certain
+
+
+def test_percentile_interval_ignores_nan_draws_and_matches_numpy():
+    d = np.random.default_rng(1).normal(size=(1000, 3))
+    low, high = stats.percentile_interval(d)
+    np.testing.assert_allclose(low, np.percentile(d, 2.5, axis=0))
+    np.testing.assert_allclose(high, np.percentile(d, 97.5, axis=0))
+    d[::10, 0] = np.nan  # degenerate resamples
+    low, high = stats.percentile_interval(d)
+    assert low[0] == pytest.approx(np.percentile(d[~np.isnan(d[:, 0]), 0], 2.5))

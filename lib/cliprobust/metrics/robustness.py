@@ -223,7 +223,7 @@ class BootstrapResult:
     level: float
 
 
-def _ols_rows(tx: np.ndarray, ty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ols_rows(tx: np.ndarray, ty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Slope and intercept of least squares for each row of (B, n) arrays; NaN where var(tx) = 0."""
     dx = tx - tx.mean(axis=1, keepdims=True)
     sxx = (dx * dx).sum(axis=1)
@@ -245,7 +245,7 @@ def bootstrap_lines(base_id: np.ndarray, base_ood: np.ndarray, transform: Transf
     """Slopes and intercepts of ``n_boot`` baseline fits on baseline models resampled with replacement."""
     x, y = _baseline_points(base_id, base_ood, drop_degenerate)
     idx = stats.resample_indices(x.size, n_boot, seed)
-    return _ols_rows(transform(x)[idx], transform(y)[idx])
+    return ols_rows(transform(x)[idx], transform(y)[idx])
 
 
 def bootstrap_er(base_id: np.ndarray, base_ood: np.ndarray, id_acc: np.ndarray | float,
@@ -283,7 +283,7 @@ def bootstrap_er_samples(base_id_correct: np.ndarray, base_ood_correct: np.ndarr
     draws = np.empty(n_boot)
     for b, (ci, co) in enumerate(stats.resample_counts((bi.shape[1], bo.shape[1]), n_boot, seed)):
         x, y = _resampled_accuracies(bi, ci), _resampled_accuracies(bo, co)
-        slope, intercept = _ols_rows(transform(x)[None], transform(y)[None])
+        slope, intercept = ols_rows(transform(x)[None], transform(y)[None])
         er = _er_draws(slope, intercept, transform, _resampled_accuracies(mi, ci), _resampled_accuracies(mo, co))
         draws[b] = er.mean()
     low, high = stats.percentile_interval(draws, level)

@@ -7,6 +7,7 @@ Percent -> fractions on load; ``param_count`` carries thousands separators (``"1
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -61,12 +62,38 @@ def timm_results(test_sets: tuple[str, ...] | None = None,
     return timm_default_resolution(df) if default_resolution else df
 
 
-@lru_cache(maxsize=None)
-def _timm_cfg_size(name: str) -> int | None:
-    from timm.models import get_pretrained_cfg  # lazy: importing timm costs seconds
+#: timm's default evaluation resolution (``pretrained_cfg.input_size``) of every model that its results
+#: tables list at two resolutions, frozen as data so the published profile never imports timm (and
+#: torch); :func:`regenerate_input_sizes` rebuilds it, and a test checks it against the installed timm.
+INPUT_SIZE_FILE = Path(__file__).with_name("timm_input_size.csv")
 
-    cfg = get_pretrained_cfg(name)
-    return None if cfg is None else int(cfg.input_size[-1])
+
+@lru_cache(maxsize=1)
+def _input_sizes() -> dict[str, int]:
+    table = pd.read_csv(INPUT_SIZE_FILE)
+    return dict(zip(table["model"], table["input_size"].astype(int)))
+
+
+def _timm_cfg_size(name: str) -> int | None:
+    """timm's default input size of ``name`` from the frozen table (None if not listed)."""
+    return _input_sizes().get(name)
+
+
+def multi_resolution_models() -> list[str]:
+    """timm names that some results table lists at more than one resolution."""
+    df = pd.concat([_timm_file(f, t) for f, t in TIMM_FILES.items()], ignore_index=True)
+    counts = df.groupby(["model", "test_set"])["img_size"].transform("size")
+    return sorted(set(df.loc[counts > 1, "model"].str.removeprefix("timm:")))
+
+
+def regenerate_input_sizes() -> pd.DataFrame:
+    """Rebuild :data:`INPUT_SIZE_FILE`'s table from the installed timm (imports timm; for maintainers
+    and the test that the frozen file is current)."""
+    from timm.models import get_pretrained_cfg
+
+    rows = [(n, get_pretrained_cfg(n)) for n in multi_resolution_models()]
+    return pd.DataFrame({"model": [n for n, _ in rows],
+                         "input_size": [int(c.input_size[-1]) for _, c in rows]})
 
 
 def timm_default_resolution(df: pd.DataFrame) -> pd.DataFrame:

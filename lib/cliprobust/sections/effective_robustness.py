@@ -273,7 +273,7 @@ def _gap_draws(rows: pd.DataFrame, groups: np.ndarray, x0: float) -> tuple[float
         cols = np.flatnonzero(groups == g)
         slope, icpt = np.polyfit(x[cols], y[cols], 1)
         point.append(robustness.LOGIT.inverse(slope * t0 + icpt))
-        s, i = robustness._ols_rows(x[idx[:, cols]], y[idx[:, cols]])
+        s, i = robustness.ols_rows(x[idx[:, cols]], y[idx[:, cols]])
         draws.append(robustness.LOGIT.inverse(s * t0 + i))
     d = np.stack(draws, axis=1)
     return float(np.ptp(point)), np.nanmax(d, axis=1) - np.nanmin(d, axis=1)

@@ -457,7 +457,7 @@ def _shift_er_draws(x: np.ndarray, y: np.ndarray, base: np.ndarray) -> np.ndarra
     """
     idx = base[stats.resample_indices(base.size)]
     bx, by = np.take_along_axis(x, idx, axis=1), np.take_along_axis(y, idx, axis=1)
-    slope, icpt = robustness._ols_rows(robustness.LOGIT(bx), robustness.LOGIT(by))
+    slope, icpt = robustness.ols_rows(robustness.LOGIT(bx), robustness.LOGIT(by))
     pred = robustness.LOGIT.inverse(slope[:, None] * robustness.LOGIT(x) + icpt[:, None])
     return y - pred
 
