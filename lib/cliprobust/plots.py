@@ -119,7 +119,7 @@ def _banner(published_only: bool) -> str | None:
 #: Height of the stamp margin (below the canvas) and the banner margin (above it), inches. Figure
 #: content lives on the canvas (layout engines keep it there); the saved file (``bbox_inches="tight"``)
 #: grows to include these two strips, which hold nothing but the stamp and the banner.
-STAMP_MARGIN_IN = 0.2
+STAMP_MARGIN_IN = 0.3
 BANNER_MARGIN_IN = 0.3
 
 
