@@ -66,12 +66,17 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Iterable
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .. import published
+from .. import published, style
 from ..metrics import stats
+from . import er_tables as er
+from . import ood_detection as od
+from . import shape_bias as sb
+from . import visual_factors as vf
 
 #: A card needs this many distinct published sources (one source alone is that paper's table).
 MIN_SOURCES: int = 2
@@ -211,8 +216,6 @@ def er_rows(frame: pd.DataFrame | None = None, baseline: str | None = None) -> p
     """ER per shift and on the mean shift accuracy, plus ImageNet top-1, from the ER section's
     tidy frame (``baseline``: the ER section's baseline set, default testbed STANDARD). open_clip
     rows stand for their weights (the LAION scaling-law table repeats three OpenAI rows)."""
-    from . import er_tables as er
-
     f = (er.er_frame(baseline) if baseline else er.er_frame()) if frame is None else frame
     f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*er.SHIFTS, er.MEAN_SHIFT])]
     rows = pd.DataFrame({"name": _strip_prefix(f["model"]), "source": f["source"],
@@ -228,8 +231,6 @@ def er_rows(frame: pd.DataFrame | None = None, baseline: str | None = None) -> p
 
 def factor_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean factor-level ER over the 10 paper factors (ImageNet-X), from the visual-factors section."""
-    from . import visual_factors as vf
-
     f = vf.factor_er_frame() if frame is None else frame
     f = f[f["factor"].isin(vf.PAPER_FACTORS)]
     g = f.groupby("model").agg(value=("er", "mean"), low=("ci_low", "mean"), high=("ci_high", "mean"),
@@ -245,8 +246,6 @@ def factor_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def shape_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cue-conflict shape bias per model (model-vs-human), from the shape-bias section."""
-    from . import shape_bias as sb
-
     t = sb.shape_bias_table() if table is None else table
     t = t[(t["level"] == "member") & (t["group"] != "human")]
     rows = pd.DataFrame({"name": t["name"], "property": "shape_bias", "value": t["shape_bias"],
@@ -257,8 +256,6 @@ def shape_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
 def cood_rows(summary: pd.DataFrame | None = None, cood: pd.DataFrame | None = None) -> pd.DataFrame:
     """COOD OOD AUROC (softmax, mean over severities; ood-detection section) and the confidence gap
     (mean ImageNet-val softmax confidence − top-1, from the published COOD table)."""
-    from . import ood_detection as od
-
     s = od.cood_summary() if summary is None else summary
     auroc = pd.DataFrame({"name": s["name"], "property": "ood_auroc:cood", "value": s["ood_auroc"],
                           "interval": "none (no per-sample data)", "note": "softmax, mean of 11 severities"})
@@ -280,8 +277,6 @@ NINCO_SCORES: dict[str, str] = {GROUP_CLIP: "mcm-clip", GROUP_CLIP_FT: "MSP", GR
 
 def ninco_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
     """NINCO AUROC on its fixed OOD classes (ood-detection section's table), score per :data:`NINCO_SCORES`."""
-    from . import ood_detection as od
-
     t = od.ninco_table() if table is None else table
     t = t[t["benchmark"] == od.NINCO_BENCHMARK]
     rows = _keyed(pd.DataFrame({"name": t["name"], "property": "ood_auroc:ninco", "value": t["auroc"],
@@ -412,18 +407,14 @@ PROPERTY_LABELS: dict[str, str] = {
 }
 
 def _group_look(group: str) -> tuple[str, str]:
-    from .. import style
-
     if group == GROUP_ALL:
         return "all joined models", "black"
     return style.group_label(group), style.group_color(group)
 
 
-def plot_correlations(corr: pd.DataFrame) -> "plt.Figure":
+def plot_correlations(corr: pd.DataFrame) -> plt.Figure:
     """Forest plot of the reported rank correlations (n >= :data:`MIN_N_CORRELATION`): Spearman rho
     with its 95 % interval per property pair, one colour per model group."""
-    import matplotlib.pyplot as plt
-
     shown = corr.dropna(subset=["rho"]).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8.5, 1.4 + 0.3 * max(len(shown), 1)), layout="constrained")
     for g, rows in shown.groupby("group", sort=False):
@@ -441,11 +432,9 @@ def plot_correlations(corr: pd.DataFrame) -> "plt.Figure":
 
 
 def plot_pairs(intervals: pd.DataFrame, pairs: Iterable[tuple[str, str]] = (
-        ("er:mean-shift", "ood_auroc:cood"), ("er:mean-shift", "factor_er:mean"))) -> "plt.Figure":
+        ("er:mean-shift", "ood_auroc:cood"), ("er:mean-shift", "factor_er:mean"))) -> plt.Figure:
     """Scatter of two card properties per panel, one point per model with its intervals, coloured
     by model group (the data behind the correlations)."""
-    import matplotlib.pyplot as plt
-
     pairs = list(pairs)
     fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.2), layout="constrained", squeeze=False)
     for ax, (x, y) in zip(axes.ravel(), pairs):
