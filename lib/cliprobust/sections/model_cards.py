@@ -19,7 +19,8 @@ Properties (each from the section that already computes it; nothing is recompute
 - ``ood_auroc:cood`` -- COOD OOD AUROC with the softmax score averaged over its 11 severity levels
   (:func:`.ood_detection.cood_summary`); the source gives no per-sample data, so no interval.
 - ``ood_auroc:ninco`` -- NINCO AUROC on its fixed OOD classes (MSP; zero-shot CLIPs only have MCM in
-  NINCO's table, which the ``note`` says); no interval (no per-sample data).
+  NINCO's table, which the ``note`` says). Interval: normal, from the ood-detection section's
+  image-sampling SE of each AUROC (``metrics.ood.auroc_se``; NINCO publishes no per-image scores).
 - ``confidence_gap`` -- COOD's mean ImageNet-val softmax confidence minus top-1 accuracy (an ID-only
   lower bound on calibration error, as in claim C7). Interval: the Wilson interval of the accuracy
   on the 50,000 val images; the mean confidence has no per-sample data, so its error is not in it.
@@ -279,8 +280,11 @@ def ninco_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
     """NINCO AUROC on its fixed OOD classes (ood-detection section's table), score per :data:`NINCO_SCORES`."""
     t = od.ninco_table() if table is None else table
     t = t[t["benchmark"] == od.NINCO_BENCHMARK]
+    half = sps.norm.ppf(0.5 + stats.CI_LEVEL / 2) * (t["se"] if "se" in t else np.nan)
     rows = _keyed(pd.DataFrame({"name": t["name"], "property": "ood_auroc:ninco", "value": t["auroc"],
-                                "interval": "none (no per-sample data)", "note": t["method"]}), "ninco")
+                                "low": t["auroc"] - half, "high": t["auroc"] + half,
+                                "interval": "normal, image-sampling SE of the OOD section (no per-sample data)",
+                                "note": t["method"]}), "ninco")
     return rows[rows["note"] == rows["group"].map(NINCO_SCORES)].reset_index(drop=True)
 
 
