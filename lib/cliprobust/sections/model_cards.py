@@ -7,8 +7,9 @@ the question no paper answers: do these properties move together across models?
 Properties (each from the section that already computes it; nothing is recomputed here):
 
 - ``er:<shift>`` -- effective robustness per natural shift and on the mean shift accuracy
-  (:func:`.er_tables.er_frame`, testbed STANDARD baseline by default line in logit space; CI from
-  resampling baseline models). Sources: open_clip / testbed / timm rows.
+  (:func:`.er_tables.er_frame`, testbed STANDARD baseline line in logit space by default; interval
+  from the ER section's draws, :func:`.er_tables.er_draws`: baseline models resampled and every
+  accuracy redrawn from its binomial image-sampling distribution). Sources: open_clip / testbed / timm.
 - ``factor_er:mean`` -- mean factor-level ER over the 10 ImageNet-X factors of Tu et al. §4.1
   (:func:`.visual_factors.factor_er_frame`). Interval: mean of the per-factor interval ends, a
   conservative bound (the factors share images, so their errors are not independent; the mean of
@@ -217,17 +218,36 @@ def er_rows(frame: pd.DataFrame | None = None, baseline: str | None = None) -> p
     """ER per shift and on the mean shift accuracy, plus ImageNet top-1, from the ER section's
     tidy frame (``baseline``: the ER section's baseline set, default testbed STANDARD). open_clip
     rows stand for their weights (the LAION scaling-law table repeats three OpenAI rows)."""
-    f = (er.er_frame(baseline) if baseline else er.er_frame()) if frame is None else frame
+    protocol = er.Protocol(baseline=baseline) if baseline else er.Protocol()
+    f = er.er_frame(protocol) if frame is None else frame
     f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*er.SHIFTS, er.MEAN_SHIFT])]
     rows = pd.DataFrame({"name": _strip_prefix(f["model"]), "source": f["source"],
                          "property": "er:" + f["shift"], "value": f["er"], "low": f["ci_low"], "high": f["ci_high"],
                          "interval": "resampling baseline models (the line)"})
+    if frame is None:  # the ER section's draws add every accuracy's binomial image-sampling error
+        rows = _with_image_noise(rows, f, protocol)
     top = f.drop_duplicates("model")
     lo, hi = stats.wilson_interval(np.round(top["id_acc"].to_numpy() * IMAGENET_VAL_N), IMAGENET_VAL_N)
     acc = pd.DataFrame({"name": _strip_prefix(top["model"]), "source": top["source"], "property": "imagenet_top1",
                         "value": top["id_acc"], "low": lo, "high": hi, "interval": "Wilson, 50,000 val images"})
     both = pd.concat([rows, acc], ignore_index=True)
     return _keyed(both.drop(columns="source"), both["source"])
+
+
+def _with_image_noise(rows: pd.DataFrame, f: pd.DataFrame, protocol: "er.Protocol") -> pd.DataFrame:
+    """Per-model ER intervals from the ER section's draws (:func:`.er_tables.er_draws`: baseline
+    models resampled and every accuracy redrawn from its binomial image-sampling distribution)."""
+    rows = rows.copy()
+    for shift in f["shift"].unique():
+        draws = er.er_draws(protocol, shift)
+        low, high = stats.percentile_interval(draws.to_numpy())
+        bounds = pd.DataFrame({"low": low, "high": high}, index=draws.columns)
+        hit = (f["shift"] == shift).to_numpy() & f["model"].isin(bounds.index).to_numpy()
+        models = f.loc[hit, "model"]
+        rows.loc[hit, "low"] = bounds.loc[models, "low"].to_numpy()
+        rows.loc[hit, "high"] = bounds.loc[models, "high"].to_numpy()
+        rows.loc[hit, "interval"] = "baseline models resampled + binomial image sampling of every accuracy"
+    return rows
 
 
 def factor_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
