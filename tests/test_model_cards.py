@@ -137,6 +137,13 @@ def test_joined_weights_score_the_same_imagenet_top1_everywhere(long):
     assert worst["max_diff"] <= M.JOIN_TOP1_TOLERANCE, f"{worst['key']}: top-1 differs by {worst['max_diff']:.4f}"
 
 
+def test_two_published_evaluations_of_the_same_clip_weights_agree_on_er(long):
+    # the testbed evaluated OpenAI RN50 and ViT-B/32 itself; open_clip's rows are the same weights
+    er = M.top1_agreement(long, "er:mean-shift").set_index("key")
+    both = er.loc[["RN50 | " + OPENAI, "ViT-B/32 | " + OPENAI]]
+    assert (both["n_sources"] == 2).all() and both["intervals_overlap"].all(), both
+
+
 def test_published_cards_facts(long):
     wide = M.cards(long)
     counts = wide.groupby("group").size().to_dict()

@@ -322,11 +322,13 @@ def card_long(parts: Iterable[pd.DataFrame] | None = None, baseline: str | None 
         drop=True)
 
 
-def top1_agreement(long: pd.DataFrame) -> pd.DataFrame:
-    """Per key with ImageNet top-1 from >= 2 sources: the largest difference between sources (the
-    join's check: one set of weights scores the same everywhere, up to protocol noise)."""
-    t = long[long["property"] == "imagenet_top1"].groupby("key")["value"]
-    out = pd.DataFrame({"n_sources": t.count(), "max_diff": t.max() - t.min()})
+def top1_agreement(long: pd.DataFrame, prop: str = "imagenet_top1") -> pd.DataFrame:
+    """Per key with ``prop`` from >= 2 sources: the largest difference between sources and whether
+    their intervals overlap (for ImageNet top-1 the join's check: one set of weights scores the same
+    everywhere, up to protocol noise; for ER, two published evaluations of the same weights)."""
+    g = long[long["property"] == prop].groupby("key")
+    out = pd.DataFrame({"n_sources": g["value"].count(), "max_diff": g["value"].max() - g["value"].min(),
+                        "intervals_overlap": g["low"].max() <= g["high"].min()})
     return out[out["n_sources"] >= 2].reset_index()
 
 
