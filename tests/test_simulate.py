@@ -99,7 +99,7 @@ def test_accuracy_equals_published(grid, model: str, dataset: str) -> None:
 def _testbed_fit(shift: str) -> robustness.BaselineFit:
     tb = published.testbed_results()
     wide = tb.pivot_table(index="model", columns="test_set", values="top1")
-    mask = robustness.testbed_baseline(tb.drop_duplicates("model").set_index("model")["type"])
+    mask = published.testbed_baseline(tb.drop_duplicates("model").set_index("model")["type"])
     both = wide.loc[mask.reindex(wide.index, fill_value=False).to_numpy(), ["imagenet", shift]].dropna()
     return robustness.fit_baseline(both["imagenet"].to_numpy(), both[shift].to_numpy())
 

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from . import cache, datasets, paths, published
+from . import cache, datasets, paths, published, zoo
 
 #: Stamped into every meta.json written here.
 SYNTHETIC_NOTE = ("SYNTHETIC outputs written by `cliprobust simulate`: drawn to match published numbers, no model "
@@ -142,7 +142,7 @@ def _testbed_fits() -> dict[str, Any]:
     tb = published.testbed_results()
     wide = tb.pivot_table(index="model", columns="test_set", values="top1")
     types = tb.drop_duplicates("model").set_index("model")["type"]
-    base = published.testbed_baseline(types) if hasattr(published, "testbed_baseline") else None
+    base = published.testbed_baseline(types)
     mask = base.reindex(wide.index, fill_value=False).to_numpy() if base is not None else np.ones(len(wide), bool)
     fits = {}
     for s in published.SHIFTS:
@@ -152,16 +152,9 @@ def _testbed_fits() -> dict[str, Any]:
     return fits
 
 
-def published_ids(entry: Any) -> tuple[str, ...]:
-    """Ids under which the published tables may list ``entry``: its QuickGELU alias first for weights
-    trained with QuickGELU (the zoo's rule: that row was evaluated with the training activation)."""
-    aliases = tuple(getattr(entry, "aliases", ()))
-    return aliases + (entry.id,) if getattr(entry, "quick_gelu", False) else (entry.id,) + aliases
-
-
 def _published_row(entry: Any) -> tuple[str | None, pd.Series | None]:
     table = published_accuracies()
-    ids = published_ids(entry)
+    ids = zoo.published_ids(entry)
     for pid in ids:
         if pid in table.index:
             return pid, table.loc[pid]

@@ -292,24 +292,10 @@ def bootstrap_er_samples(base_id_correct: np.ndarray, base_ood_correct: np.ndarr
 
 # --------------------------------------------------------------------------- tables
 
-#: imagenet-testbed's line-fit models (``use_for_line_fit`` in ``plotting/*.py`` @ 0170eec): type
-#: STANDARD, excluding names that contain any of TESTBED_EXCLUDE.
-TESTBED_BASELINE_TYPE = "STANDARD"
-TESTBED_EXCLUDE = ("aws", "batch64", "subsample")
-
 #: Name of the pseudo-shift holding the mean OOD accuracy in :func:`er_of_mean_accuracy`.
 MEAN_SHIFT = "mean-shift"
 
 ER_COLUMNS = ["model", "shift", "id_acc", "ood_acc", "predicted", "er", "ci_low", "ci_high"]
-
-
-def testbed_baseline(model_types: pd.Series) -> pd.Series:
-    """Boolean mask (index = model name) of imagenet-testbed's baseline from a name → type series."""
-    names = model_types.index.str.lower()
-    excluded = np.zeros(len(names), dtype=bool)
-    for token in TESTBED_EXCLUDE:
-        excluded |= names.str.contains(token, regex=False)
-    return pd.Series((model_types.to_numpy() == TESTBED_BASELINE_TYPE) & ~excluded, index=model_types.index)
 
 
 def wide_accuracies(long: pd.DataFrame, model: str = "model", test_set: str = "test_set",
