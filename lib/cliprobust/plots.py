@@ -578,7 +578,7 @@ def claims_overview(claims: Iterable[Claim], ncols: int = 3) -> plt.Figure:
             ax.errorbar([c.value], [0], xerr=[[max(lo, 0)], [max(hi, 0)]], fmt="o", color=colour, capsize=4,
                         markersize=7)
             ax.set_ylim(-1, 1)
-            note = f"fails under: {', '.join(c.breaking_variants)}" if c.breaking_variants else ""
+            note = c.multiverse_note
             ax.set_xlabel(_wrap(c.statistic, 48) + (("\n" + _wrap(note, 55)) if note else ""), fontsize=8)
             ax.tick_params(axis="x", labelsize=8)
             ax.xaxis.set_major_locator(plt.MaxNLocator(4))

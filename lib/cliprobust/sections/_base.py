@@ -152,6 +152,21 @@ class Claim:
         """Names of the computed variants under which the rule fails."""
         return tuple(v.name for v in self.variants if v.holds is False and not v.headline)
 
+    @property
+    def holding_variants(self) -> tuple[str, ...]:
+        """Names of the computed variants under which the rule holds (for a claim that is not
+        reproduced: the protocols that would have reproduced it)."""
+        return tuple(v.name for v in self.variants if v.holds is True and not v.headline)
+
+    @property
+    def multiverse_note(self) -> str:
+        """What the multiverse says: the variants that break a fragile (or reproduced) claim, or
+        those under which a not-reproduced claim would hold."""
+        if self.tier == NOT_REPRODUCED:
+            held = self.holding_variants
+            return f"holds only under: {', '.join(held)}" if held else "holds under no variant"
+        return f"fails under: {', '.join(self.breaking_variants)}" if self.breaking_variants else ""
+
     def variants_frame(self) -> pd.DataFrame:
         """Tidy multiverse table: one row per variant (claim, variant, description, value, low, high,
         holds, headline, n, note)."""
