@@ -205,11 +205,12 @@ def table(r: dict[str, float], n: int, n_classes: int) -> str:
          f"(~{r['head_stock_s'] * scale / 60:.0f} min)", f"max abs diff {r['head_max_abs_diff']:.1e}", "<= 1e-5"),
     ]
     if "cb_first_s" in r:
+        cb_repeat = r.get("cb_second_s", r["cb_first_s"])
         rows += [("CLIP_benchmark 1.6.2, first run", f"{r['cb_first_s']:.1f} s",
                   f"ours {r['cb_first_s'] / r['cold_s']:.1f}x faster", ">= 2x"),
                  ("CLIP_benchmark 1.6.2, repeated run" + ("" if "cb_second_s" in r else
-                  " (= its first: not re-run, it has no output cache)"), f"{r.get('cb_second_s', r['cb_first_s']):.1f} s",
-                  f"ours {r.get('cb_second_s', r['cb_first_s']) / r['second_s']:.0f}x faster", ">= 50x")]
+                  " (= its first: not re-run, it has no output cache)"), f"{cb_repeat:.1f} s",
+                  f"ours {cb_repeat / r['second_s']:.0f}x faster", ">= 50x")]
     head = (f"# Throughput benchmark\n\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {hardware()}; "
             f"model {MODEL} (random init, fp32, CPU); {n} shipped images (partial ImageNet-R layout), "
             f"prompt set `{PROMPT_SET}` (1000-class head). Shared machine: timings are noisy.\n\n")

@@ -139,7 +139,8 @@ def test_synthetic_entries_say_so():
 
 
 def _heavy_in_child(code: str) -> list[str]:
-    prog = f"import sys, json\n{code}\nprint(json.dumps([m for m in ('torch', 'open_clip', 'timm') if m in sys.modules]))"
+    heavy = "[m for m in ('torch', 'open_clip', 'timm') if m in sys.modules]"
+    prog = f"import sys, json\n{code}\nprint(json.dumps({heavy}))"
     done = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

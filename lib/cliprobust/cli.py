@@ -100,7 +100,8 @@ def _cluster_arguments(p: argparse.ArgumentParser) -> None:
 def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run models on data sets into the per-sample cache")
     p.add_argument("--models", required=True, help="zoo selector: collection(s), pattern(s) or ids, comma-separated")
-    p.add_argument("--datasets", required=True, help="comma-separated data set names (`cliprobust datasets` lists them)")
+    p.add_argument("--datasets", required=True,
+                   help="comma-separated data set names (`cliprobust datasets` lists them)")
     p.add_argument("--data-root", default=None, help="folder holding the non-shipped data sets")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="image-decoding processes")

@@ -20,7 +20,8 @@ from typing import Any
 
 from .. import cache, datasets, prompts
 from ..datasets import FileList
-from .entries import EntryLike, architecture_config, is_clip, preprocess_config, resolve_entry, select_entries, weights_id
+from .entries import (EntryLike, architecture_config, is_clip, preprocess_config, resolve_entry, select_entries,
+                      weights_id)
 from .heads import HEAD_CLASSNAMES, head_classnames
 
 #: Bump when the on-disk layout or the meaning of a stored array changes: old entries are then
