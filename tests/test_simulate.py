@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cliprobust import datasets, paths, published, simulate
@@ -189,3 +190,51 @@ def test_fast_auroc_matches_the_metric() -> None:
     rng = np.random.default_rng(1)
     a, b = rng.beta(3, 1, 4000), rng.beta(2, 1.5, 3000)
     assert simulate._auroc_sorted(np.sort(a), b) == pytest.approx(ood.auroc(a, b), abs=1e-6)
+
+
+def test_imagenet_ids_are_real_imagenetx_files(grid) -> None:
+    from cliprobust import labels as label_maps
+    from cliprobust.sections import visual_factors
+
+    ann = visual_factors.annotations_by_file()
+    wnids = label_maps.imagenet_wnids()
+    for model in MODELS:
+        out = _load(model, "imagenet")
+        ids, y = list(out.file_ids), np.asarray(out.labels)
+        assert len(ids) == round(FRACTION * 50_000) == len(set(ids))
+        folders, names = zip(*(f.split("/") for f in ids))
+        assert set(names) <= set(ann.index)  # real ImageNet val file names, all annotated by ImageNet-X
+        assert np.array_equal(y, ann.loc[list(names), "label"].to_numpy())  # with their real labels
+        assert list(folders) == [wnids[c] for c in y]  # the engine's <wnid>/<file> layout
+
+
+def test_factor_table_from_synthetic_imagenet(grid) -> None:
+    from cliprobust import outputs
+    from cliprobust.metrics import factors as F
+    from cliprobust.sections import visual_factors
+
+    # the factor tables need a prediction for every annotated image: restrict to the simulated ones
+    # (the same images for every model at one seed and fraction)
+    names = [f.split("/")[-1] for f in _load(FT, "imagenet").file_ids]
+    ann = visual_factors.annotations_by_file().loc[names]
+    inv = outputs.inventory(list(MODELS), ["imagenet"])
+    table = visual_factors.cached_factor_table(inv, ann)
+    assert sorted(table.index) == sorted(MODELS)
+    paper = table[list(F.PAPER_FACTORS)].to_numpy(dtype=float)
+    assert np.isfinite(paper).all() and ((paper >= 0) & (paper <= 1)).all()
+    # independent recomputation (plain pandas) of one model's factor accuracies
+    out = _load(FT, "imagenet")
+    correct = pd.Series(np.asarray(out.scores).argmax(axis=1) == ann.loc[names, "label"].to_numpy(), index=names)
+    for factor in F.PAPER_FACTORS:
+        tagged = ann.loc[names, factor].to_numpy(dtype=bool)
+        assert table.loc[FT, factor] == pytest.approx(correct[tagged].mean())
+
+
+def test_small_imagenet_draw_covers_every_factor() -> None:
+    from cliprobust.metrics import factors as F
+
+    for seed in range(3):
+        rows = simulate.imagenetx_sample(100, seed)  # 0.2 % of val: a uniform draw usually misses `larger`
+        assert len(rows) == 100 == rows.index.nunique()
+        assert rows[list(F.FACTORS)].any(axis=0).all()
+    assert len(simulate.imagenetx_sample(60_000, 0)) == 46_110  # capped at the annotated images

@@ -20,7 +20,9 @@ the per-sample outputs are DRAWN so that the analyses have known answers:
 - cue-conflict: exact shape / texture / other decision counts giving the published shape bias
   (model-vs-human) where a model has one, else a group default (:func:`shape_targets`);
 - features: Gaussian vectors of the model's real embedding width (open_clip config JSON; timm
-  ``num_features`` read from a model built on the ``meta`` device -- no weights, no memory).
+  ``num_features`` read from a model built on the ``meta`` device -- no weights, no memory);
+- file ids: ImageNet val entries list REAL val file names and labels, drawn from the 46,110 images
+  annotated by ImageNet-X (so the visual-factor analyses run); other sets get made-up ids.
 
 Every key carries ``"synthetic": true`` (so a synthetic entry never shares a key with a real one)
 and every ``meta.json`` carries ``synthetic: true`` and :data:`SYNTHETIC_NOTE`. Entries go to
@@ -256,11 +258,9 @@ def is_clip(entry: Any) -> bool:
 
 
 def select_entries(selector: str) -> list[Any]:
-    """The engine's zoo selector (its home moved between engine versions)."""
-    try:
-        from .inference.entries import select_entries as select
-    except ImportError:
-        from .inference.models import select_entries as select
+    """The engine's zoo selector (``inference.entries``; imported here so ``import simulate`` stays light)."""
+    from .inference.entries import select_entries as select
+
     return select(selector)
 
 
@@ -419,13 +419,65 @@ def _fingerprint(rows: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
+@lru_cache(maxsize=1)
+def _imagenetx_val() -> pd.DataFrame:
+    """ImageNet-X top-factor val annotations (prototypes dropped): the table the visual-factor section
+    keys its per-image predictions on (``visual_factors.annotations_by_file``), by file name."""
+    return published.imagenetx_annotations("top").set_index("file_name")
+
+
+def imagenetx_sample(n: int, seed: int) -> pd.DataFrame:
+    """``n`` seeded rows of the ImageNet-X val table (all of it if ``n`` is larger), sorted by file name.
+
+    Each factor of :data:`cliprobust.metrics.factors.FACTORS` that is some image's top factor gets at
+    least one image first (while ``n`` allows), so that every factor accuracy is defined even at the
+    small fractions of a rehearsal (``larger`` tags 150 of the 46,110 images: a uniform draw of 100
+    images misses it 72 % of the time); the rest is a uniform draw without replacement.
+    """
+    from .metrics.factors import FACTORS
+
+    ann = _imagenetx_val()
+    n = min(n, len(ann))
+    rng = rng_for(seed, "imagenet", "imagenetx-files")
+    flags = ann[list(FACTORS)].to_numpy()
+    picked: list[int] = []
+    for j in rng.permutation(flags.shape[1]):
+        if len(picked) >= n:
+            break
+        rows = np.flatnonzero(flags[:, j])
+        if rows.size and not flags[picked, j].any():
+            picked.append(int(rng.choice(rows)))
+    rest = np.setdiff1d(np.arange(len(ann)), picked)
+    chosen = np.concatenate([picked, rng.choice(rest, size=n - len(picked), replace=False)]).astype(np.int64)
+    return ann.iloc[chosen].sort_index()
+
+
+def imagenet_val_files(fraction: float, seed: int) -> tuple[list[str], np.ndarray, str]:
+    """(file ids, labels, fingerprint) of simulated ImageNet val: REAL val images (``<wnid>/<file name>``,
+    the engine's layout) with their real labels, drawn from the 46,110 annotated by ImageNet-X
+    (:func:`imagenetx_sample`), so that factor accuracies can be computed on synthetic caches.
+    ``fraction`` is of the 50,000 val images (capped at the 46,110 annotated ones)."""
+    rows = imagenetx_sample(set_size("imagenet", fraction), seed)
+    from . import labels as label_maps
+
+    wnids = np.asarray(label_maps.imagenet_wnids())
+    y = rows["label"].to_numpy(dtype=np.int64)
+    ids = np.asarray([f"{w}/{f}" for w, f in zip(wnids[y], rows.index)])
+    order = np.argsort(ids, kind="stable")  # the engine lists wnid folders, then files, in sorted order
+    ids, y = ids[order].tolist(), y[order]
+    return ids, y, _fingerprint([(i, str(int(c))) for i, c in zip(ids, y)])
+
+
 def synthetic_files(name: str, fraction: float, seed: int) -> tuple[list[str], np.ndarray, str]:
-    """(file ids, labels, fingerprint): the real list of a shipped set; else ``n`` made-up ids under
-    ``synthetic/`` with labels spread evenly over the set's classes in a seeded order."""
+    """(file ids, labels, fingerprint): the real list of a shipped set; ImageNet val: real annotated
+    val images (:func:`imagenet_val_files`); else ``n`` made-up ids under ``synthetic/`` with labels
+    spread evenly over the set's classes in a seeded order."""
     spec = datasets.get(name)
     if spec.shipped:
         files = datasets.resolve(name)
         return list(files.file_ids), np.asarray(files.labels), files.fingerprint
+    if name == "imagenet":
+        return imagenet_val_files(fraction, seed)
     n = set_size(name, fraction)
     classes = class_space(name)
     labels = classes[rng_for(seed, name, "labels").permutation(np.arange(n) % classes.size)]
