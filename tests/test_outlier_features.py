@@ -160,3 +160,45 @@ def test_cached_figures_pass_layout():
                                      "Activation profiles")
     assert plots.check_layout(fig) == []
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- memory-bounded reduction
+
+
+@pytest.mark.parametrize("rows", [1, 7, 64, 10_000])
+def test_block_reduction_equals_the_full_array_computation(rows):
+    """The block-wise two-pass reduction gives the numbers of ``metrics.features`` on the whole array
+    (and scipy's kurtosis), whatever the block size, with a float16 memory map as input."""
+    g = np.random.default_rng(3).standard_normal((203, 48)) * np.linspace(0.5, 2, 48) + 0.3
+    g[:, :2] *= 25.0
+    g[5, 10] = 0.0
+    f = g.astype(np.float16)
+    full = S.F.feature_summary(f)
+    ratio = S.F.activation_ratio(f)
+    got = S.reduce_features(f, rows=rows)
+    row = got.row()
+    for k, v in full.items():
+        assert row[k] == pytest.approx(v, rel=1e-9), k
+    np.testing.assert_allclose(got.ratio, ratio, rtol=1e-10)
+    np.testing.assert_allclose(got.kurtosis, stats.kurtosis(f.astype(np.float64), axis=0, fisher=False), rtol=1e-9)
+    assert row["flat_kurtosis"] == pytest.approx(stats.kurtosis(f.astype(np.float64).ravel(), fisher=False), rel=1e-9)
+    assert row["mean_sample_kurtosis"] == pytest.approx(
+        np.mean(stats.kurtosis(f.astype(np.float64), axis=1, fisher=False)), rel=1e-9)
+    assert row["n_outliers_5x"] == int(np.sum(ratio > 5)) and row["n_outliers"] == 2
+    np.testing.assert_allclose(got.profile(), np.sort(ratio)[::-1], rtol=1e-10)
+
+
+def test_reduction_reads_a_memory_map_without_loading_it(tmp_path):
+    """A float16 .npy memory map is reduced in place (the array stays a memmap; same numbers)."""
+    f = np.random.default_rng(4).standard_normal((300, 16)).astype(np.float16)
+    np.save(tmp_path / "f.npy", f)
+    mm = np.load(tmp_path / "f.npy", mmap_mode="r")
+    a, b = S.reduce_features(mm, rows=50).row(), S.reduce_features(f).row()
+    assert isinstance(mm, np.memmap) and a == pytest.approx(b, rel=1e-12)
+
+
+def test_reduction_rejects_non_finite_features():
+    f = np.ones((10, 4))
+    f[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        S.reduce_features(f, rows=4)
