@@ -269,3 +269,27 @@ def test_figures_pass_the_layout_rules(table, trials) -> None:
                   for t in lg.get_texts()]
         assert not any(t.startswith("clip") for t in labels), labels  # CLIP shown as its one model
         plt.close(fig)
+
+
+def test_cached_group_figure_gives_each_zoo_group_its_own_look() -> None:
+    """The cached part's groups (zero-shot CLIP, CLIP fine-tuned, ImageNet) are not in the published
+    palette of :data:`B.GROUP_COLORS`: they must still get distinct colours (the distinct-series rule
+    failed when all three fell back to one colour)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from cliprobust import plots
+    rows = []
+    for g, sb in (("clip-zeroshot", 0.48), ("clip-ft", 0.34), ("imagenet", 0.21)):
+        for k in range(3):
+            rows.append({"level": "member", "group": g, "label": f"{g} model {k}", "shape_bias": sb,
+                         "ci_low": sb - 0.03, "ci_high": sb + 0.03})
+        rows.append({"level": "group", "group": g, "label": g, "shape_bias": sb, "ci_low": sb - 0.02,
+                     "ci_high": sb + 0.02, "n_members": 3})
+    fig = B.plot_groups(pd.DataFrame(rows))
+    plots.stamp(fig, "test")
+    assert plots.check_layout(fig) == []
+    colours = {B.group_color(g) for g in ("clip-zeroshot", "clip-ft", "imagenet")}
+    assert len(colours) == 3
+    assert B.group_color("clip") == B.GROUP_COLORS["clip"]  # the published figure keeps its colours
+    plt.close(fig)

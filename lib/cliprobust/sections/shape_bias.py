@@ -56,7 +56,15 @@ MVH_LABELS: dict[str, str] = {
 #: Colour per group from the project's one palette (:func:`cliprobust.style.group_color`).
 GROUP_COLORS: dict[str, str] = {g: style.group_color(g) for g in GROUPS}
 GROUP_MARKERS: dict[str, str] = {"human": "D", "clip": "v", "supervised": "o", "self-supervised": "s",
-                                 "stylized": "P"}
+                                 "stylized": "P", "clip-zeroshot": "v", "clip-ft": "^", "imagenet": "o",
+                                 "smoke": "X"}
+
+
+def group_color(group: str) -> str:
+    """Colour of a published or cached group (``style.group_color``: the zoo groups of the cached
+    part -- zero-shot CLIP, CLIP fine-tuned, ImageNet -- get their own colours, never one shared
+    fallback)."""
+    return GROUP_COLORS.get(group) or style.group_color(group)
 
 #: C3 (Tu et al. §4.2, "CLIP is more shape-biased than other models"): the groups CLIP is compared
 #: with. Humans are not models; the stylized model was *trained* for shape bias (Stylized-ImageNet),
@@ -420,12 +428,12 @@ def plot_groups(table: pd.DataFrame) -> plt.Figure:
     labels = group_labels(table)
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(members) + 1.8))
     for i, r in members.iterrows():
-        c = GROUP_COLORS.get(r["group"], "k")
+        c = group_color(r["group"])
         ax.errorbar(r["shape_bias"], i, xerr=[[r["shape_bias"] - r["ci_low"]], [r["ci_high"] - r["shape_bias"]]],
                     fmt=GROUP_MARKERS.get(r["group"], "o"), color=c, capsize=2, ms=5)
     for _, r in table[table["level"] == "group"].iterrows():
         ys = members.index[members["group"] == r["group"]]
-        ax.plot([r["shape_bias"]] * 2, [ys.min() - 0.4, ys.max() + 0.4], color=GROUP_COLORS.get(r["group"], "k"),
+        ax.plot([r["shape_bias"]] * 2, [ys.min() - 0.4, ys.max() + 0.4], color=group_color(r["group"]),
                 lw=3, alpha=0.35, label=f"{labels.get(r['group'], r['group'])}: pooled {r['shape_bias']:.2f}")
     ax.set(yticks=members.index, yticklabels=members["label"], xlim=(0, 1), ylabel="decision maker",
            xlabel="shape bias = shape / (shape + texture) decisions")
@@ -448,7 +456,7 @@ def plot_per_category(per_cat: pd.DataFrame, overall: pd.DataFrame) -> plt.Figur
     fig, ax = plt.subplots(figsize=(6.5, 7.5))
     for group, rows in g.groupby("group", sort=False):
         rows = rows.set_index("category").reindex(cats)
-        c = GROUP_COLORS.get(group, "k")
+        c = group_color(group)
         ax.scatter(rows["shape_bias"], range(len(cats)), marker=GROUP_MARKERS.get(group, "o"), color=c,
                    s=40, alpha=0.85, label=labels.get(group, group), zorder=3)
         avg = overall.loc[(overall["level"] == "group") & (overall["group"] == group), "shape_bias"]
