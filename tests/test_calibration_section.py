@@ -322,3 +322,18 @@ def test_claim_c8_rules():
     for _, p in pairs.iterrows():  # neighbour counts by a brute-force loop
         assert p["n_neighbours"] == sum(abs(0.7 + 0.013 * i - p["accuracy"]) <= S.C8_ACC_WINDOW
                                         for i in range(8))
+
+
+def test_reliability_count_axes_do_not_label_minor_ticks():
+    """Counts within about one decade (a small cached sample): matplotlib would label the minor log
+    ticks (6x10^0 next to 10^1) and the labels overlap on the short count axes."""
+    edges = np.linspace(0, 1, C.ECE_BINS + 1)
+    counts = np.array([3, 5, 6, 7, 8, 9, 10, 12, 14, 15, 16, 18, 20, 22, 25])
+    conf = (edges[:-1] + edges[1:]) / 2
+    rel = pd.concat([pd.DataFrame({"model": m, "lower": edges[:-1], "upper": edges[1:], "count": counts,
+                                   "confidence": conf, "accuracy": np.clip(conf + d, 0, 1)})
+                     for m, d in (("uncalibrated", -0.05), ("temperature scaled", 0.0))])
+    fig = S.plot_reliability(rel)
+    plots.stamp(fig, "test")
+    assert plots.check_layout(fig) == []
+    plt.close(fig)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -559,6 +560,9 @@ def plot_reliability(rel: pd.DataFrame, panel: str = "model", titles: Mapping[st
         ax.title.set_fontsize(8)
         cx.bar(mid, r["count"].clip(lower=0.5), width=width, color="0.55", edgecolor="w")
         cx.set_yscale("log")
+        # decades only: on the short count axes, labelled minor ticks (6x10^0 under 10^1) overlap
+        cx.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
+        cx.yaxis.set_minor_formatter(ticker.NullFormatter())
         cx.set_xlabel("confidence (max softmax)")
         if j == 0:
             ax.set_ylabel("accuracy")
