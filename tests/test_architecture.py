@@ -34,7 +34,7 @@ TORCH_FREE: tuple[str, ...] = (
     "cliprobust.sections", "cliprobust.sections.claims", "cliprobust.sections.calibration",
     "cliprobust.sections.effective_robustness", "cliprobust.sections.ood_detection",
     "cliprobust.sections.outlier_features", "cliprobust.sections.shape_bias",
-    "cliprobust.sections.test_time_prompts", "cliprobust.sections.visual_factors",
+    "cliprobust.sections.prompt_sensitivity", "cliprobust.sections.visual_factors",
     "cliprobust.sections.zoo_and_data",
 )
 #: Modules owned by others that still import torch today: (module, reason). Reported, not hidden.
@@ -44,12 +44,9 @@ TORCH_ALLOWED = ("cliprobust.inference.models", "cliprobust.inference.runner", "
                  "cliprobust.inference.decoded")
 #: Import edges kept while callers move to :mod:`cliprobust.outputs` (``cache.load``/``cache.ls`` forward
 #: there, inside the function); the lead removes the forwards, then this set.
-TRANSITION_EDGES: frozenset[tuple[str, str]] = frozenset({("cliprobust.cache", "cliprobust.outputs")})
+TRANSITION_EDGES: frozenset[tuple[str, str]] = frozenset()
 #: Cycles in modules owned by other changes, reported to their owners: (modules, reason).
-KNOWN_CYCLES: dict[tuple[str, ...], str] = {
-    ("cliprobust.zoo", "cliprobust.zoo.rules"): "zoo/__init__ forwards old names to zoo.rules (function-level "
-                                                "import) and zoo.rules imports the registry from zoo",
-}
+KNOWN_CYCLES: dict[tuple[str, ...], str] = {}
 
 
 def _module_name(path: Path) -> str:

@@ -15,7 +15,7 @@ import timm
 from _tiny import SAMPLE, TINY_CLIP, TINY_VIT, fast_config, imagenet_r_tree, run_in_child, small_config, small_tree
 from scipy.special import softmax
 
-from cliprobust import cache, datasets, paths
+from cliprobust import cache, datasets, outputs, paths
 from cliprobust.inference import entries, entry_key, image_key, load_model, parse_model_id, run_one, runner
 from cliprobust.inference.heads import head_classnames, text_head
 from cliprobust.inference.config import canonical_sha
@@ -132,22 +132,22 @@ def test_preprocessing_change_is_never_served_a_stale_entry(tmp_cache, tmp_path,
     root = small_tree(tmp_path / "root")
     config = small_config(TINY_VIT, root)
     old_path = run_one(config)
-    old = cache.load(TINY_VIT, "imagenet-r", data_root=root)
+    old = outputs.load(TINY_VIT, "imagenet-r", data_root=root)
     registry = timm.models._registry._model_pretrained_cfgs  # what a timm release changing crop_pct edits
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(registry, "test_vit.r160_in1k", dataclasses.replace(registry["test_vit.r160_in1k"], crop_pct=1.0))
         new_release(mp)
-        assert cache.ls([TINY_VIT], ["imagenet-r"], data_root=root)["status"].tolist() == ["stale"]
-        with pytest.raises(cache.CacheMiss, match="older key"):
-            cache.load(TINY_VIT, "imagenet-r", data_root=root)
+        assert outputs.ls([TINY_VIT], ["imagenet-r"], data_root=root)["status"].tolist() == ["stale"]
+        with pytest.raises(outputs.CacheMiss, match="older key"):
+            outputs.load(TINY_VIT, "imagenet-r", data_root=root)
         calls = count()
         new_path = run_one(config)
         assert new_path != old_path and calls.calls == 4
-        new = cache.load(TINY_VIT, "imagenet-r", data_root=root)
+        new = outputs.load(TINY_VIT, "imagenet-r", data_root=root)
     assert new.meta["preprocess"]["crop_pct"] == 1.0 and old.meta["preprocess"]["crop_pct"] == 0.95
     assert "Resize(size=160" in new.meta["transform"] and "Resize(size=168" in old.meta["transform"]
     assert not np.array_equal(new.scores, old.scores)
-    assert cache.load(TINY_VIT, "imagenet-r").meta["key_sha"] == old.meta["key_sha"]  # both valid for their keys
+    assert outputs.load(TINY_VIT, "imagenet-r").meta["key_sha"] == old.meta["key_sha"]  # both valid for their keys
 
 
 def test_changed_image_files_make_a_new_entry(tmp_cache, tmp_path, count):
@@ -160,7 +160,7 @@ def test_changed_image_files_make_a_new_entry(tmp_cache, tmp_path, count):
     calls = count()
     second = run_one(config)
     assert second != first and calls.calls == 1
-    assert cache.load(TINY_VIT, "imagenet-r", data_root=root).meta["key_sha"] != cache.read_entry(first).meta["key_sha"]
+    assert outputs.load(TINY_VIT, "imagenet-r", data_root=root).meta["key_sha"] != cache.read_entry(first).meta["key_sha"]
 
 
 # --------------------------------------------------------------------------- reader API
@@ -169,22 +169,22 @@ def test_changed_image_files_make_a_new_entry(tmp_cache, tmp_path, count):
 def test_load_and_ls_report_missing_partial_and_complete(tmp_cache, tmp_path, count):
     root = small_tree(tmp_path / "root")
     config = small_config(TINY_VIT, root)
-    with pytest.raises(cache.CacheMiss, match="cliprobust evaluate --models timm:test_vit.* --data-root"):
-        cache.load(TINY_VIT, "imagenet-r", data_root=root)
+    with pytest.raises(outputs.CacheMiss, match="cliprobust evaluate --models timm:test_vit.* --data-root"):
+        outputs.load(TINY_VIT, "imagenet-r", data_root=root)
     count(fail_at=3)
     with pytest.raises(RuntimeError):
         run_one(config)
-    table = cache.ls([TINY_VIT], ["imagenet-r", "cue-conflict"], data_root=root)
+    table = outputs.ls([TINY_VIT], ["imagenet-r", "cue-conflict"], data_root=root)
     assert table["status"].tolist() == ["partial", "missing"]
     count()
     run_one(config)
-    table = cache.ls([TINY_VIT], "imagenet-r,cue-conflict", data_root=root)
+    table = outputs.ls([TINY_VIT], "imagenet-r,cue-conflict", data_root=root)
     assert table["status"].tolist() == ["complete", "missing"] and table["n_samples"].tolist()[0] == 8
-    out = cache.load(TINY_VIT, "imagenet-r", data_root=root)
+    out = outputs.load(TINY_VIT, "imagenet-r", data_root=root)
     assert out.meta["complete"] and out.meta["config"]["model"] == TINY_VIT
     assert {"torch", "timm", "open_clip", "cliprobust"} <= set(out.meta["versions"])
     assert out.meta["timings"]["images_this_session"] == 8 - 4  # chunk 0 came from the failed run
-    assert cache.load(TINY_VIT, "imagenet-r").meta["key_sha"] == out.meta["key_sha"]  # no data root: still found
+    assert outputs.load(TINY_VIT, "imagenet-r").meta["key_sha"] == out.meta["key_sha"]  # no data root: still found
 
 
 def test_outputs_logits_and_probabilities():
@@ -208,13 +208,13 @@ def test_new_prompt_set_is_derived_from_cached_features(tmp_cache, tmp_path, cou
     calls = count()
     derived = cache.read_entry(run_one(small_config(TINY_CLIP, root, prompt_set="classname")), mmap=False)
     assert calls.calls == 0 and derived.meta["derived_from"]
-    assert cache.ls([TINY_CLIP], ["imagenet-r"], "classname", data_root=root)["status"].tolist() == ["complete"]
-    assert cache.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["needs-head"]
-    with pytest.raises(cache.CacheMiss, match="--prompt-set simple-7"):
-        cache.load(TINY_CLIP, "imagenet-r", "simple-7")
+    assert outputs.ls([TINY_CLIP], ["imagenet-r"], "classname", data_root=root)["status"].tolist() == ["complete"]
+    assert outputs.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["needs-head"]
+    with pytest.raises(outputs.CacheMiss, match="--prompt-set simple-7"):
+        outputs.load(TINY_CLIP, "imagenet-r", "simple-7")
     text_head(load_model(TINY_CLIP), head_classnames(), "simple-7")  # e.g. built by another run
-    assert cache.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["derivable"]
-    in_memory = cache.load(TINY_CLIP, "imagenet-r", "simple-7")
+    assert outputs.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["derivable"]
+    in_memory = outputs.load(TINY_CLIP, "imagenet-r", "simple-7")
     assert in_memory.meta["derived_in_memory"] and in_memory.head == "zeroshot:simple-7"
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runner, "load_model", lambda *a, **k: pytest.fail("head is cached: no model needed"))
@@ -222,8 +222,8 @@ def test_new_prompt_set_is_derived_from_cached_features(tmp_cache, tmp_path, cou
         np.testing.assert_array_equal(written.scores, in_memory.scores)
         assert calls.calls == 0
         mp.setenv("CLIPROBUST_PROMPT_SET", "simple-7")  # the environment's default prompt set
-        assert cache.ls([TINY_CLIP], ["imagenet-r"])["status"].tolist() == ["complete"]
-        assert cache.load(TINY_CLIP, "imagenet-r").head == "zeroshot:simple-7"
+        assert outputs.ls([TINY_CLIP], ["imagenet-r"])["status"].tolist() == ["complete"]
+        assert outputs.load(TINY_CLIP, "imagenet-r").head == "zeroshot:simple-7"
     monkeypatch.setenv("CLIPROBUST_CACHE_DIR", str(tmp_path / "direct"))
     direct = cache.read_entry(run_one(small_config(TINY_CLIP, root, prompt_set="classname")), mmap=False)
     assert calls.calls == 4  # an image pass in the empty cache

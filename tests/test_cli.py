@@ -11,7 +11,7 @@ import sys
 import pytest
 from _tiny import TINY_CLIP, TINY_RESNET, small_config, small_tree
 
-from cliprobust import cache, cli, paths
+from cliprobust import cli, outputs, paths
 from cliprobust.inference import RunConfig, run_one
 
 pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
@@ -24,7 +24,7 @@ def test_evaluate_then_cache_ls(tmp_cache, tmp_path, capsys):
                    "--batch-size", "4", "--no-progress", "--device", "cpu"])
     assert rc == 0
     assert "2 cache entries complete" in capsys.readouterr().out
-    assert len(cache.load(TINY_CLIP, "imagenet-r", "photo", data_root=root)) == 8
+    assert len(outputs.load(TINY_CLIP, "imagenet-r", "photo", data_root=root)) == 8
     rc = cli.main(["cache", "ls", "--models", f"{TINY_CLIP},{TINY_RESNET}", "--datasets", "imagenet-r,cue-conflict",
                    "--prompt-set", "photo", "--data-root", str(root), "--csv"])
     out = capsys.readouterr().out

@@ -389,20 +389,6 @@ def find(model_id: str, dataset: str, want: dict[str, Any]) -> list[dict[str, An
     return [m for m in complete_entries(model_id, dataset) if _matches(m["key"], want)]
 
 
-def load(*args: Any, **kwargs: Any) -> Outputs:
-    """Forward to :func:`cliprobust.outputs.load`."""
-    from . import outputs  # transition: callers move to cliprobust.outputs
-
-    return outputs.load(*args, **kwargs)
-
-
-def ls(*args: Any, **kwargs: Any) -> Any:
-    """Forward to :func:`cliprobust.outputs.ls`."""
-    from . import outputs  # transition: callers move to cliprobust.outputs
-
-    return outputs.ls(*args, **kwargs)
-
-
 def iter_entries() -> Iterator[dict[str, Any]]:
     """meta.json of every complete entry in the cache (any model, any data set)."""
     root = paths.cache_dir() / "entries"

@@ -288,11 +288,11 @@ def _scaling_models() -> pd.DataFrame:
 
 
 def timm_in1k_rule(name: str) -> bool:
-    """timm baseline rule: tag names no extra data (``zoo.timm_pretrain_data`` = ImageNet-1k),
-    plain supervised training (``zoo.timm_training``), no language supervision in the tag."""
+    """timm baseline rule: tag names no extra data (``zoo_rules.timm_pretrain_data`` = ImageNet-1k),
+    plain supervised training (``zoo_rules.timm_training``), no language supervision in the tag."""
     tag = name.partition(".")[2]
-    return (zoo.timm_pretrain_data(name) == zoo.IMAGENET_1K and zoo.timm_training(name) == "supervised"
-            and not zoo.LANGUAGE_SUPERVISED.search(tag) and published.timm_family(name) == "imagenet")
+    return (zoo_rules.timm_pretrain_data(name) == zoo_rules.IMAGENET_1K and zoo_rules.timm_training(name) == "supervised"
+            and not zoo_rules.LANGUAGE_SUPERVISED.search(tag) and published.timm_family(name) == "imagenet")
 
 
 def _timm_models() -> pd.DataFrame:
@@ -305,7 +305,7 @@ def _timm_models() -> pd.DataFrame:
     meta = tm.drop_duplicates("model")[["model", "arch"]].assign(source="timm", zoo_clip=False)
     meta["group"] = np.where(meta["model"].isin(ft), "clip-ft", "imagenet")
     meta["arch_family"] = np.where(meta["model"].isin(ft), "CLIP", "imagenet")
-    meta["pretrain_data"] = [ft[m].pretrain_data if m in ft else zoo.IMAGENET_1K for m in meta["model"]]
+    meta["pretrain_data"] = [ft[m].pretrain_data if m in ft else zoo_rules.IMAGENET_1K for m in meta["model"]]
     meta["finetune_data"] = [ft[m].finetune_data if m in ft else None for m in meta["model"]]
     return _with_meta(published.wide(tm), meta)
 
@@ -586,10 +586,10 @@ def finetune_pairs(frame: pd.DataFrame | None = None, pairing: str = PAIRING_224
 # --------------------------------------------------------------------------- data-source study (C11)
 
 #: Data-source study set: open_clip models with a standard CLIP architecture and loss
-#: (``zoo.CLIP_ARCH``: drops SigLIP, CoCa, EVA, NLLB/RoBERTa text towers, so that sources differ
-#: in data) and >= 1B samples seen where the tag states it (``zoo.MIN_SAMPLES_SEEN``).
-DATA_STUDY_ARCH = zoo.CLIP_ARCH
-DATA_STUDY_MIN_SAMPLES = zoo.MIN_SAMPLES_SEEN
+#: (``zoo_rules.CLIP_ARCH``: drops SigLIP, CoCa, EVA, NLLB/RoBERTa text towers, so that sources differ
+#: in data) and >= 1B samples seen where the tag states it (``zoo_rules.MIN_SAMPLES_SEEN``).
+DATA_STUDY_ARCH = zoo_rules.CLIP_ARCH
+DATA_STUDY_MIN_SAMPLES = zoo_rules.MIN_SAMPLES_SEEN
 #: Sources need at least this many models to enter a within- or between-source spread.
 MIN_MODELS_PER_SOURCE = 2
 #: Model size order of the scaling-laws architectures (Cherti et al. 2023), smallest first.

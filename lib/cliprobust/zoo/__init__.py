@@ -264,22 +264,3 @@ def select(selector: str) -> list[ModelEntry]:
 def to_frame() -> pd.DataFrame:
     """The whole zoo as a DataFrame (see :meth:`Registry.to_frame`)."""
     return REGISTRY.to_frame()
-
-
-# --------------------------------------------------------------------------- rule names (forwarded)
-
-#: Names of :mod:`cliprobust.zoo.rules` that older callers read as ``zoo.<name>``; forwarded on
-#: first access so that importing the registry does not import the rules (or the published tables).
-_RULE_NAMES = frozenset({
-    "CLIP_ARCH", "ZEROSHOT_DATA", "ZEROSHOT_DATA_PREFIXES", "MIN_SAMPLES_SEEN", "OPENAI_SAMPLES_SEEN",
-    "IMAGENET_1K", "LANGUAGE_SUPERVISED", "TIMM_METADATA", "timm_pretrain_data", "timm_training",
-    "derive",
-})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _RULE_NAMES:
-        from . import rules
-
-        return getattr(rules, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
