@@ -19,7 +19,6 @@ from cliprobust.sections._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, RE
 @pytest.fixture
 def figdir(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.FIGURES_ENV, str(tmp_path))
-    monkeypatch.delenv(plots.LAYOUT_CHECK_ENV, raising=False)
     yield tmp_path
     plots.configure("published")
     plt.close("all")
@@ -205,23 +204,6 @@ def test_save_figure_raises_naming_figure_and_rule_and_writes_nothing(figdir) ->
     assert err.value.figure == "broken" and err.value.rule == plots.RULE_TITLE
     assert not list(figdir.glob("broken.*"))
     plt.close(fig)
-
-
-def test_warn_mode_is_a_transition_switch(figdir, monkeypatch) -> None:
-    plots.configure("published")
-    fig, ax = _good_figure()
-    ax.set_title("")
-    monkeypatch.setenv(plots.LAYOUT_CHECK_ENV, "warn")
-    with pytest.warns(plots.LayoutWarning, match="title"):
-        png = plots.save_figure(fig, "warned", source="unit test")
-    assert png.is_file() and png.with_suffix(".pdf").is_file()
-    monkeypatch.setenv(plots.LAYOUT_CHECK_ENV, "off")
-    with pytest.raises(ValueError, match=plots.LAYOUT_CHECK_ENV):
-        plots.save_figure(fig, "warned", source="unit test")
-    plt.close(fig)
-
-
-# --------------------------------------------------------------------------- claim figures
 
 
 def _claim() -> Claim:

@@ -7,8 +7,7 @@ Every figure the notebooks write goes through :func:`save_figure`, which
    synthetic caches) — the run's banner in a reserved margin *above* everything else, so neither can
    collide with data, labels or legends;
 2. checks the layout rules of :data:`LAYOUT_RULES` on the rendered figure and raises
-   :class:`LayoutError` naming the figure and the broken rule (``CLIPROBUST_LAYOUT_CHECK=warn``
-   turns the error into a warning; a transition switch, see :data:`LAYOUT_CHECK_ENV`);
+   :class:`LayoutError` naming the figure and the broken rule (nothing is written then);
 3. writes ``<name>.png`` (for GitHub) and ``<name>.pdf`` (vector, for papers) into ``figures/``
    (``figures/smoke/`` and ``figures/rehearsal/`` for runs that are not results).
 
@@ -20,10 +19,8 @@ It also draws the two claim figures: :func:`spec_curve` (one claim's multiverse)
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import textwrap
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -45,7 +42,7 @@ from .sections._base import (NOT_REPRODUCED, NOT_TESTABLE, PROFILES, RANDOM_WEIG
                              Run)
 
 __all__ = [
-    "GROUP_COLORS", "LAYOUT_CHECK_ENV", "LAYOUT_RULES", "LayoutError", "PROFILES", "SMOKE_BANNER", "check_layout",
+    "GROUP_COLORS", "LAYOUT_RULES", "LayoutError", "PROFILES", "SMOKE_BANNER", "check_layout",
     "claims_overview", "configure", "output_dir", "profile", "run", "save_figure", "save_table", "spec_curve",
     "stamp",
 ]
@@ -162,23 +159,12 @@ LAYOUT_RULES: dict[str, str] = {
 MAX_LEGEND_COVER = 0.05
 #: Two text boxes overlap when they intersect by more than this many pixels in both directions.
 OVERLAP_TOLERANCE_PX = 0.5
-#: Environment variable selecting what a broken rule does: ``error`` (default) raises
-#: :class:`LayoutError`; ``warn`` warns and saves anyway. ``warn`` exists only for the transition
-#: while the sections' figures are being fixed.
-LAYOUT_CHECK_ENV = "CLIPROBUST_LAYOUT_CHECK"
-LAYOUT_CHECK_MODES: tuple[str, ...] = ("error", "warn")
-
-
 class LayoutError(ValueError):
     """A figure breaks a layout rule; the message names the figure and the rule."""
 
     def __init__(self, figure: str, rule: str, detail: str):
         self.figure, self.rule, self.detail = figure, rule, detail
         super().__init__(f"figure {figure!r} breaks layout rule {rule!r} ({LAYOUT_RULES[rule]}): {detail}")
-
-
-class LayoutWarning(UserWarning):
-    """A layout rule broken while ``CLIPROBUST_LAYOUT_CHECK=warn``."""
 
 
 def _visible_text(t: mtext.Text | None) -> bool:
@@ -453,22 +439,10 @@ def check_layout(fig: plt.Figure) -> list[tuple[str, str]]:
     return found
 
 
-def layout_check_mode() -> str:
-    """``error`` or ``warn``, from :data:`LAYOUT_CHECK_ENV`."""
-    mode = os.environ.get(LAYOUT_CHECK_ENV, "error").strip().lower() or "error"
-    if mode not in LAYOUT_CHECK_MODES:
-        raise ValueError(f"{LAYOUT_CHECK_ENV}={mode!r}; choose one of {LAYOUT_CHECK_MODES}")
-    return mode
-
-
 def enforce_layout(fig: plt.Figure, name: str) -> None:
-    """Raise :class:`LayoutError` for the first broken rule (or warn for each, in ``warn`` mode)."""
+    """Raise :class:`LayoutError` for the first broken rule (the message counts the others)."""
     broken = check_layout(fig)
     if not broken:
-        return
-    if layout_check_mode() == "warn":
-        for rule, detail in broken:
-            warnings.warn(str(LayoutError(name, rule, detail)), LayoutWarning, stacklevel=3)
         return
     rule, detail = broken[0]
     more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
