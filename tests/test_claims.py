@@ -95,14 +95,11 @@ def test_dispatch_rejects_a_claim_returned_under_another_id(fake_section):
         S.claim("C12")
 
 
-def test_table_text_names_breaking_or_holding_variants():
-    variants = (_variant("headline", False, headline=True), _variant("a", True), _variant("b", False))
-    c = B.Claim("C1", B.judge(False, variants), "s", 0.1, 0.05, 0.15, "e", variants)
-    assert c.tier == B.NOT_REPRODUCED and S.holding_variants(c) == ("a",) and c.breaking_variants == ("b",)
-    row = pd.Series({**c.row(), "holding_variants": "a"})
-    assert S.variants_text(row) == "holds only under: a"
-    assert S.variants_text(row.copy().replace({B.NOT_REPRODUCED: B.FRAGILE})) == "breaks under: b"
-    assert S.headline_text(row) == "s = 0.1 [0.05, 0.15]"
+def test_headline_text():
+    row = pd.Series(_claim("C1").row())
+    assert S.headline_text(row) == "synthetic statistic = 0.1 [0.05, 0.15]"
+    nt = pd.Series(B.not_testable("C2", "s", needs="x").row())
+    assert S.headline_text(nt) == "s"
 
 
 @pytest.mark.parametrize("profile", ["smoke", "rehearsal"])

@@ -126,14 +126,8 @@ def clear_memo() -> None:
 
 #: Columns of :func:`claims_table`, in order.
 TABLE_COLUMNS: tuple[str, ...] = ("claim", "paper", "section", "statement", "tier", "statistic", "value", "low",
-                                  "high", "breaking_variants", "holding_variants", "n_variants", "evidence", "needs",
-                                  "cache_based")
-
-
-def holding_variants(c: Claim) -> tuple[str, ...]:
-    """Names of the computed non-headline variants under which the rule holds (for a claim that is
-    not reproduced: the protocols that would have reproduced it)."""
-    return tuple(v.name for v in c.variants if v.holds is True and not v.headline)
+                                  "high", "breaking_variants", "holding_variants", "multiverse_note", "n_variants",
+                                  "evidence", "needs", "cache_based")
 
 
 def claims_table(run: Run = Run()) -> pd.DataFrame:
@@ -144,7 +138,7 @@ def claims_table(run: Run = Run()) -> pd.DataFrame:
     for s in CLAIMS:
         c = claim(s.id, run)
         row = c.row()
-        rows.append({**row, "holding_variants": ", ".join(holding_variants(c)),
+        rows.append({**row, "holding_variants": ", ".join(c.holding_variants), "multiverse_note": c.multiverse_note,
                      "paper": s.paper, "section": s.section, "statement": s.statement,
                      "evidence": " ".join(row["evidence"].split()), "cache_based": s.cache_based})
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
@@ -159,14 +153,6 @@ def multiverse_table(run: Run = Run()) -> pd.DataFrame:
 def tier_counts(table: pd.DataFrame) -> dict[str, int]:
     """Number of claims per tier, in :data:`~._base.TIERS` order."""
     return {t: int((table["tier"] == t).sum()) for t in TIERS}
-
-
-def variants_text(row: Any) -> str:
-    """What the multiverse says about one claims-table row: the variants that break a fragile
-    claim, or those under which a not-reproduced claim would hold."""
-    if row.tier == NOT_REPRODUCED:
-        return f"holds only under: {row.holding_variants}" if row.holding_variants else "holds under no variant"
-    return f"breaks under: {row.breaking_variants}" if row.breaking_variants else ""
 
 
 def headline_text(row: Any) -> str:
