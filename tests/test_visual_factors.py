@@ -398,3 +398,13 @@ def test_figures_pass_the_layout_rules_and_share_model_styles(table, ann, er) ->
     assert all(len(v) == 1 for v in looks.values()), looks
     markers = {m: V._style(m)["marker"] for m in V.CLIP_ZOO_IDS}
     assert len(set(markers.values())) == 3
+
+
+def test_covered_annotations_keep_the_images_every_model_predicts() -> None:
+    ann = pd.DataFrame({"pose": [True, False, True, False], "label": [0, 1, 2, 3]}, index=["a", "b", "c", "d"])
+    preds = {"m1": pd.Series([0, 1, 2], index=["a", "b", "c"]), "m2": pd.Series([0, 2, 3], index=["a", "c", "d"])}
+    with pytest.warns(UserWarning, match="2 of 4 annotated images"):
+        kept = V.covered_annotations(preds, ann)
+    assert list(kept.index) == ["a", "c"]
+    full = {"m": pd.Series(range(4), index=list("abcd"))}
+    assert V.covered_annotations(full, ann).equals(ann)  # full coverage: unchanged, no warning

@@ -27,6 +27,8 @@ choices and tables: ``docs/protocols.md``, ``docs/tables.md``; the claim: ``docs
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -266,13 +268,34 @@ def cache_inventory(run: Run = Run()) -> pd.DataFrame:
     return outputs.inventory([e.id for e in zoo.select(plan.models)], [plan.id_set])
 
 
-def cached_factor_table(inventory: pd.DataFrame, annotations: pd.DataFrame) -> pd.DataFrame:
-    """Factor table of every model whose cache :func:`outputs.load` can serve; empty if none."""
+def cached_predictions(inventory: pd.DataFrame) -> dict[str, pd.Series]:
+    """Top-1 predictions (index = file name) of every model whose cache :func:`outputs.load` can serve."""
     usable = inventory.loc[inventory["status"].isin(outputs.AVAILABLE), ["model", "dataset"]].drop_duplicates()
-    preds = {m: outputs_predictions(outputs.load(m, d)) for m, d in usable.itertuples(index=False)}
+    return {m: outputs_predictions(outputs.load(m, d)) for m, d in usable.itertuples(index=False)}
+
+
+def covered_annotations(preds: Mapping[str, pd.Series], annotations: pd.DataFrame) -> pd.DataFrame:
+    """The annotation rows of the images every model has a prediction for. A full-profile cache covers
+    all annotated val images (less any unreadable ones it excluded); a rehearsal covers a sample.
+    Factor accuracies and their image counts (hence the intervals) then refer to these images only;
+    a warning says how many annotated images were left out."""
+    common = set(annotations.index)
+    for p in preds.values():
+        common &= set(p.index)
+    dropped = len(annotations) - len(common)
+    if dropped:
+        warnings.warn(f"ImageNet-X: {dropped} of {len(annotations)} annotated images have no cached prediction in "
+                      f"every model; factor accuracies use the {len(common)} covered images", stacklevel=2)
+    return annotations.loc[annotations.index.isin(common)]
+
+
+def cached_factor_table(inventory: pd.DataFrame, annotations: pd.DataFrame) -> pd.DataFrame:
+    """Factor table of every model whose cache :func:`outputs.load` can serve, over the annotated
+    images all of them cover (:func:`covered_annotations`); empty if none."""
+    preds = cached_predictions(inventory)
     if not preds:
         return pd.DataFrame(columns=[*F.FACTORS, F.WORST, F.AVERAGE])
-    return _factor_table(preds, annotations)
+    return _factor_table(preds, covered_annotations(preds, annotations))
 
 
 # --------------------------------------------------------------------------- factor-level ER
@@ -553,7 +576,9 @@ def factor_er_from_cache(run: Run = Run(), inventory: pd.DataFrame | None = None
     if not inv["status"].isin(outputs.AVAILABLE).any():
         return cached_factor_er(pd.DataFrame(), pd.DataFrame())
     ann = annotations_by_file() if annotations is None else annotations
-    return cached_factor_er(cached_factor_table(inv, ann), ann, n_boot)
+    preds = cached_predictions(inv)
+    ann = covered_annotations(preds, ann)
+    return cached_factor_er(_factor_table(preds, ann), ann, n_boot)
 
 
 # --------------------------------------------------------------------------- claims
