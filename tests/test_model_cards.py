@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from cliprobust.metrics import stats
 from cliprobust.sections import model_cards as M
 
 OPENAI, TV = M.OPENAI_CLIP, M.TORCHVISION_IN1K
@@ -105,10 +106,10 @@ def test_partial_spearman_matches_the_closed_form_and_removes_a_shared_driver():
     x, y = z + 0.3 * rng.normal(size=200), z + 0.3 * rng.normal(size=200)
     r = {k: sps.spearmanr(*v).statistic for k, v in {"xy": (x, y), "xz": (x, z), "yz": (y, z)}.items()}
     closed = (r["xy"] - r["xz"] * r["yz"]) / np.sqrt((1 - r["xz"] ** 2) * (1 - r["yz"] ** 2))
-    assert M.partial_spearman(x, y, z) == pytest.approx(closed, abs=1e-9)
-    assert r["xy"] > 0.8 and abs(M.partial_spearman(x, y, z)) < 0.2  # z drives both: nothing left
+    assert stats.partial_spearman(x, y, z) == pytest.approx(closed, abs=1e-9)
+    assert r["xy"] > 0.8 and abs(stats.partial_spearman(x, y, z)) < 0.2  # z drives both: nothing left
     x, y = z + rng.normal(size=200), z + rng.normal(size=200)  # control not collinear: a partial is reported
-    closed = M.partial_spearman(x, y, z)
+    closed = stats.partial_spearman(x, y, z)
     w = pd.DataFrame({"group": M.GROUP_CLIP, "a": x, "b": y, M.CONTROL: z})
     row = M.property_correlations(w, properties=("a", "b"), groups=(M.GROUP_CLIP,)).iloc[0]
     assert row["partial_rho"] == pytest.approx(closed, abs=1e-9) and row["partial_low"] <= row["partial_rho"]

@@ -270,3 +270,15 @@ def bootstrap_p(estimate: np.ndarray | float, draws: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, np.abs(est) / sd, np.where(est != 0, np.inf, 0.0))
     return 2 * sps.norm.sf(z)
+
+
+def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    """Spearman partial correlation of x and y given z: Pearson correlation of the ranks of x and y
+    after each is regressed (OLS) on the ranks of z; NaN when a rank vector or residual is constant."""
+    rx, ry, rz = (sps.rankdata(a) for a in (x, y, z))
+    if np.ptp(rz) == 0 or np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return float("nan")
+    res = [r - np.polyval(np.polyfit(rz, r, 1), rz) for r in (rx, ry)]
+    if np.ptp(res[0]) < 1e-12 or np.ptp(res[1]) < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(res[0], res[1])[0, 1])

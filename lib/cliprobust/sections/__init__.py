@@ -5,9 +5,6 @@ notebooks stay a few lines per cell and everything they compute is tested here. 
 (run configuration, claim result, verdict tiers) live in :mod:`._base`.
 """
 
-from ._base import FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, TIERS
+from ._base import FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, TIERS, Claim, Run, Variant
 
-#: Transition alias of :data:`._base.TIERS` (the four verdict tiers); new code imports ``TIERS``.
-VERDICTS: tuple[str, ...] = TIERS
-
-__all__ = ["FRAGILE", "NOT_REPRODUCED", "NOT_TESTABLE", "REPRODUCED", "TIERS", "VERDICTS"]
+__all__ = ["FRAGILE", "NOT_REPRODUCED", "NOT_TESTABLE", "REPRODUCED", "TIERS", "Claim", "Run", "Variant"]

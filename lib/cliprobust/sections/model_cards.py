@@ -56,7 +56,7 @@ Correlations (:func:`property_correlations`): Spearman rank correlation of two p
 the cards that have both, with a percentile interval from resampling models
 (:func:`cliprobust.metrics.stats.correlation_interval`), within each model group and over all
 cards; with fewer than :data:`MIN_N_CORRELATION` models no correlation is reported, and the row
-says so. Beside it, the partial rank correlation given ImageNet top-1 (:func:`partial_spearman`,
+says so. Beside it, the partial rank correlation given ImageNet top-1 (:func:`cliprobust.metrics.stats.partial_spearman`,
 same resampling): how much of the co-movement survives once plain accuracy is held fixed (withheld
 where top-1 ranks almost identically with one of the two, :data:`PARTIAL_MAX_CONTROL_RHO`).
 """
@@ -361,19 +361,6 @@ CORRELATION_COLUMNS = ["group", "x", "y", "n", "rho", "low", "high", "note", "pa
 CONTROL: str = "imagenet_top1"
 
 
-def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
-    """Spearman partial correlation of x and y given z: Pearson correlation of the ranks of x and y
-    after each is regressed (OLS) on the ranks of z. (A small pure-array helper that belongs in
-    ``metrics.stats``; tested against the closed form from the three pairwise rhos.)"""
-    rx, ry, rz = (sps.rankdata(a) for a in (x, y, z))
-    if np.ptp(rz) == 0 or np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return float("nan")
-    res = [r - np.polyval(np.polyfit(rz, r, 1), rz) for r in (rx, ry)]
-    if np.ptp(res[0]) < 1e-12 or np.ptp(res[1]) < 1e-12:
-        return float("nan")
-    return float(np.corrcoef(res[0], res[1])[0, 1])
-
-
 #: No partial correlation when the control's rank correlation with x or y reaches this: the
 #: residual ranks are then a few ties' worth of noise (n = 9 CLIPs with rho(top-1, ER) = 0.98 leave
 #: nothing to correlate, and the bootstrap interval degenerates).
@@ -388,7 +375,7 @@ def _partial(both: pd.DataFrame, x: str, y: str, min_n: int) -> tuple[float, flo
     rz = [abs(sps.spearmanr(both[c], both[CONTROL]).statistic) for c in (x, y)]
     if max(rz) >= PARTIAL_MAX_CONTROL_RHO:
         return (*nan, f"; no partial: ImageNet top-1 ranks {max(rz):.2f} with {x if rz[0] >= rz[1] else y}")
-    iv = stats.bootstrap(partial_spearman, *(both[c].to_numpy() for c in (x, y, CONTROL)))
+    iv = stats.bootstrap(stats.partial_spearman, *(both[c].to_numpy() for c in (x, y, CONTROL)))
     return iv.value, iv.low, iv.high, ""
 
 
