@@ -8,7 +8,7 @@
 #   ./run_all.sh --profile rehearsal --models 'open_clip:ViT-B-32/*' --only 01   # full/rehearsal: fewer models
 #   ./run_all.sh --only 03                # one notebook
 #   ./run_all.sh --tests                  # the whole test suite (pytest + nbval + smoke run)
-#   ./run_all.sh --data-mirror ../shared/data   # offline: read data from a local mirror instead of downloading
+#   ./run_all.sh --data-mirror DIR            # offline: read data from a local mirror instead of downloading
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)

@@ -5,7 +5,7 @@ MANIFEST) lists each public file by its path in the mirror layout, with sha256, 
 licence and a URL pinned to a commit. :func:`fetch` returns a verified local copy, trying:
 
 1. the data cache (``data/`` in the repo, see :func:`cliprobust.paths.data_dir`);
-2. a local mirror directory (``$CLIPROBUST_DATA_MIRROR`` or ``mirror=``), e.g. ``../shared/data``;
+2. a local mirror directory (``$CLIPROBUST_DATA_MIRROR`` or ``mirror=``), e.g. a copy of the data made on another machine (CI uses the one beside the repo);
 3. for small *derived* tables (transcribed from a public source file, ``repo`` =
    ``transcribed``), the copy shipped inside the package (``_derived/``), source cited in the table;
 4. a download from the pinned URL (byte-identical copies only).
@@ -143,7 +143,7 @@ def _download(dest: Path, art: Artifact) -> Path:
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(
             f"could not download {art.name} from {art.url} ({exc}). Without network, point the "
-            f"toolkit at a local copy of the data: export {paths.MIRROR_ENV}=/path/to/shared/data "
+            f"toolkit at a local copy of the data: export {paths.MIRROR_ENV}=/path/to/data-mirror "
             f"or pass --data-mirror DIR to run_all.sh."
         ) from exc
 
