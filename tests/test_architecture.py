@@ -37,16 +37,9 @@ TORCH_FREE: tuple[str, ...] = (
     "cliprobust.sections.prompt_sensitivity", "cliprobust.sections.visual_factors",
     "cliprobust.sections.zoo_and_data",
 )
-#: Modules owned by others that still import torch today: (module, reason). Reported, not hidden.
-KNOWN_TORCH: dict[str, str] = {}
 #: Engine modules that run models: torch is their job.
 TORCH_ALLOWED = ("cliprobust.inference.models", "cliprobust.inference.runner", "cliprobust.inference.images",
                  "cliprobust.inference.decoded")
-#: Import edges kept while callers move to :mod:`cliprobust.outputs` (``cache.load``/``cache.ls`` forward
-#: there, inside the function); the lead removes the forwards, then this set.
-TRANSITION_EDGES: frozenset[tuple[str, str]] = frozenset()
-#: Cycles in modules owned by other changes, reported to their owners: (modules, reason).
-KNOWN_CYCLES: dict[tuple[str, ...], str] = {}
 
 
 def _module_name(path: Path) -> str:
@@ -105,7 +98,7 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in mods.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         edges = set().union(*(_targets(name, path.name == "__init__.py", n, known) for n in _imports(tree)))
-        graph[name] = {t for t in edges if t != name and (name, t) not in TRANSITION_EDGES}
+        graph[name] = {t for t in edges if t != name}
     return graph
 
 
@@ -164,25 +157,19 @@ def _torch_free_present() -> list[str]:
 
 
 def test_torch_free_modules_import_no_torch():
-    """Every module of :data:`TORCH_FREE` (minus :data:`KNOWN_TORCH`), imported together in one fresh
-    interpreter, leaves torch / open_clip / timm out (if the union is free, each one is)."""
-    mods = [m for m in _torch_free_present() if m not in KNOWN_TORCH]
+    """Every module of :data:`TORCH_FREE`, imported together in one fresh interpreter, leaves
+    torch / open_clip / timm out (if the union is free, each one is)."""
+    mods = list(_torch_free_present())
     assert len(mods) > 20
     if _heavy_after_import(mods):
         assert _culprits(mods) == {}
 
 
-@pytest.mark.parametrize("module", [pytest.param(m, marks=pytest.mark.xfail(reason=r, strict=False), id=m)
-                                    for m, r in KNOWN_TORCH.items()])
-def test_known_torch_importers(module):
-    assert _heavy_after_import([module]) == []
-
-
 def test_every_module_is_classified():
     """A module not listed anywhere must be torch-free too (listed as model-running otherwise)."""
-    unlisted = sorted(set(package_modules()) - set(TORCH_FREE) - set(TORCH_ALLOWED) - set(KNOWN_TORCH))
+    unlisted = sorted(set(package_modules()) - set(TORCH_FREE) - set(TORCH_ALLOWED))
     if unlisted and _heavy_after_import(unlisted):
-        assert _culprits(unlisted) == {}, "torch-importing modules missing from TORCH_ALLOWED / KNOWN_TORCH"
+        assert _culprits(unlisted) == {}, "torch-importing modules missing from TORCH_ALLOWED"
 
 
 def test_engine_modules_do_import_torch():
@@ -190,16 +177,11 @@ def test_engine_modules_do_import_torch():
     assert sorted(_heavy_after_import(["cliprobust.inference.models"])) == sorted(HEAVY)
 
 
-def test_import_graph_has_no_new_cycle():
+def test_import_graph_has_no_cycle():
     graph = import_graph()
     assert graph["cliprobust.outputs"] >= {"cliprobust.cache", "cliprobust.inference.config"}  # the parser sees edges
     assert "cliprobust.inference.models" in graph["cliprobust.inference.runner"]
-    assert [c for c in find_cycles(graph) if tuple(c) not in KNOWN_CYCLES] == []
-
-
-@pytest.mark.xfail(bool(KNOWN_CYCLES), reason="; ".join(KNOWN_CYCLES.values()), strict=False)
-def test_import_graph_has_no_cycle_at_all():
-    assert find_cycles(import_graph()) == []
+    assert find_cycles(graph) == []
 
 
 def test_cycle_finder_finds_a_function_level_circle():

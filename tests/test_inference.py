@@ -20,7 +20,7 @@ from _tiny import (CUE_PREFIX, TINY_CLIP, TINY_RESNET, TINY_VIT, corrupt_jpeg, f
 from PIL import Image, UnidentifiedImageError
 from timm.data import create_transform, resolve_data_config
 
-from cliprobust import cache, datasets, fetch, prompts
+from cliprobust import cache, datasets, fetch, outputs, prompts
 from cliprobust.inference import (EvaluationErrors, RunConfig, UnreadableImagesError, evaluate, load_model,
                                   parse_model_id, preprocess_config, run_one, runner)
 from cliprobust.inference import heads
@@ -284,7 +284,7 @@ def test_unreadable_images_are_excluded_and_recorded(tmp_cache, tmp_path):
                          batch_size=2, chunk_size=4)
     with pytest.warns(UserWarning, match="2 unreadable"):
         run_one(config)
-    out = cache.load(TINY_RESNET, "imagenet-r", data_root=root)
+    out = outputs.load(TINY_RESNET, "imagenet-r", data_root=root)
     assert len(out) == 6 and out.scores.shape == (6, 1000)
     assert [x["file"] for x in out.meta["excluded"]] == bad
     assert "cannot identify" in out.meta["excluded"][0]["error"] and "truncated" in out.meta["excluded"][1]["error"]
