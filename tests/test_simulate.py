@@ -238,3 +238,13 @@ def test_small_imagenet_draw_covers_every_factor() -> None:
         assert len(rows) == 100 == rows.index.nunique()
         assert rows[list(F.FACTORS)].any(axis=0).all()
     assert len(simulate.imagenetx_sample(60_000, 0)) == 46_110  # capped at the annotated images
+
+
+def test_ad_hoc_model_ids_get_published_or_default_targets(mirror):
+    """A model outside the zoo (an ad-hoc timm/open_clip id) is simulated too: its own published row
+    where one exists, the documented defaults otherwise."""
+    from cliprobust.inference.entries import resolve_entry
+
+    entry = resolve_entry("timm:resnet50.a1_in1k")
+    targets = simulate.accuracy_targets(entry)
+    assert 0.5 < targets["imagenet"]["acc"] < 0.9 and targets["imagenet"]["source"]

@@ -156,7 +156,7 @@ def _testbed_fits() -> dict[str, Any]:
 
 def _published_row(entry: Any) -> tuple[str | None, pd.Series | None]:
     table = published_accuracies()
-    ids = zoo.published_ids(entry)
+    ids = zoo.published_ids(entry) if isinstance(entry, zoo.ModelEntry) else (entry.id,)  # ad-hoc ids: as given
     for pid in ids:
         if pid in table.index:
             return pid, table.loc[pid]
