@@ -53,7 +53,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from . import cache, datasets, paths, published, zoo
+from . import __version__, cache, datasets, paths, prompts, published, zoo
+from . import labels as label_maps
+from .inference.config import canonical_sha, dataset_protocol, head_name, head_spec, model_key
+from .inference.entries import is_clip, select_entries, timm_name
+from .metrics.calibration import ece
+from .metrics.factors import FACTORS
+from .metrics.robustness import fit_baseline
+from .metrics.shape_bias import shape_bias
 
 #: Stamped into every meta.json written here.
 SYNTHETIC_NOTE = ("SYNTHETIC outputs written by `cliprobust simulate`: drawn to match published numbers, no model "
@@ -139,7 +146,6 @@ def published_accuracies() -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def _testbed_fits() -> dict[str, Any]:
     """imagenet-testbed baseline lines (logit), ImageNet -> each shift (the default for a missing number)."""
-    from .metrics.robustness import fit_baseline
 
     tb = published.testbed_results()
     wide = tb.pivot_table(index="model", columns="test_set", values="top1")
@@ -166,7 +172,6 @@ def _published_row(entry: Any) -> tuple[str | None, pd.Series | None]:
 @lru_cache(maxsize=None)
 def _group_defaults(group: str) -> dict[str, float]:
     """Median published ImageNet accuracy and median logit residual per shift over a zoo group."""
-    from . import zoo
 
     fits = _testbed_fits()
     rows = [r for e in zoo.collection(group if group in zoo.PAPER_GROUPS else "imagenet")
@@ -219,7 +224,6 @@ def accuracy_targets(entry: Any) -> dict[str, dict[str, Any]]:
 @lru_cache(maxsize=1)
 def _mvh_rates() -> dict[str, tuple[float, float]]:
     """model-vs-human subject -> (shape bias, cue hit rate) from its published cue-conflict trials."""
-    from .metrics.shape_bias import shape_bias
 
     t = published.cue_conflict_trials()
     t = t[t["shape"] != t["texture"]]
@@ -243,25 +247,6 @@ def shape_targets(entry: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- model-level parameters
-
-
-def timm_name(entry: Any) -> str:
-    """The name ``timm.create_model`` takes (``arch.tag``; the engine's rule)."""
-    if entry.pretrained not in (None, "default") and "." not in entry.arch:
-        return f"{entry.arch}.{entry.pretrained}"
-    return entry.arch
-
-
-def is_clip(entry: Any) -> bool:
-    """True for open_clip models (cosine scores, zero-shot heads)."""
-    return entry.source == "open_clip"
-
-
-def select_entries(selector: str) -> list[Any]:
-    """The engine's zoo selector (``inference.entries``; imported here so ``import simulate`` stays light)."""
-    from .inference.entries import select_entries as select
-
-    return select(selector)
 
 
 @lru_cache(maxsize=None)
@@ -305,7 +290,6 @@ def confidence(p: np.ndarray, temperature: float) -> np.ndarray:
 def solve_temperature(acc: float, target_ece: float, seed: int, n: int = 10_000) -> float:
     """The temperature whose ECE on a reference draw at accuracy ``acc`` equals ``target_ece`` (bisection
     on log T in [0.2, 1]; ECE grows as T falls below 1)."""
-    from .metrics.calibration import ece
 
     rng = np.random.default_rng(seed)
     p = _latent(rng, acc, n)
@@ -434,7 +418,6 @@ def imagenetx_sample(n: int, seed: int) -> pd.DataFrame:
     small fractions of a rehearsal (``larger`` tags 150 of the 46,110 images: a uniform draw of 100
     images misses it 72 % of the time); the rest is a uniform draw without replacement.
     """
-    from .metrics.factors import FACTORS
 
     ann = _imagenetx_val()
     n = min(n, len(ann))
@@ -458,7 +441,6 @@ def imagenet_val_files(fraction: float, seed: int) -> tuple[list[str], np.ndarra
     (:func:`imagenetx_sample`), so that factor accuracies can be computed on synthetic caches.
     ``fraction`` is of the 50,000 val images (capped at the 46,110 annotated ones)."""
     rows = imagenetx_sample(set_size("imagenet", fraction), seed)
-    from . import labels as label_maps
 
     wnids = np.asarray(label_maps.imagenet_wnids())
     y = rows["label"].to_numpy(dtype=np.int64)
@@ -609,7 +591,6 @@ def features_chunk(rng: np.random.Generator, m: int, width: int) -> np.ndarray:
 
 def entry_key(entry: Any, name: str, files_sha: str, n_files: int, prompt_set: str, seed: int) -> dict[str, Any]:
     """The engine's key (``inference.config.entry_key``) for synthetic files, plus ``synthetic: true``."""
-    from .inference.config import canonical_sha, dataset_protocol, head_spec, model_key
 
     ikey = {**model_key(entry, seed), **dataset_protocol(name), "files_sha": files_sha, "n_files": n_files,
             "precision": "fp32", "synthetic": True}
@@ -617,14 +598,12 @@ def entry_key(entry: Any, name: str, files_sha: str, n_files: int, prompt_set: s
 
 
 def _versions() -> dict[str, str]:
-    from . import __version__
 
     return {"python": sys.version.split()[0], "numpy": np.__version__, "cliprobust": __version__}
 
 
 def _meta(plan: ModelPlan, name: str, key: dict[str, Any], sha: str, draw: SetDraw, fraction: float,
           seed: int) -> dict[str, Any]:
-    from .inference.config import head_name
 
     entry = plan.entry
     clip = is_clip(entry)
@@ -646,7 +625,6 @@ def _meta(plan: ModelPlan, name: str, key: dict[str, Any], sha: str, draw: SetDr
 def write_entry(plan: ModelPlan, name: str, fraction: float, seed: int, prompt_set: str,
                 chunk_size: int = CHUNK_SIZE) -> Path:
     """Write (or find complete) the synthetic entry of ``plan``'s model on ``name``; returns its folder."""
-    from .inference.config import canonical_sha
 
     file_ids, labels, fp = synthetic_files(name, fraction, seed)
     key = entry_key(plan.entry, name, fp, len(file_ids), prompt_set, seed)
@@ -717,7 +695,6 @@ def simulate(models: str, dataset_names: list[str], fraction: float, seed: int =
     """Write the synthetic entries of every (model, data set) into ``paths.cache_dir()``, model by model."""
     from tqdm import tqdm
 
-    from . import prompts
 
     prompt_set = prompt_set or prompts.default_prompt_set()
     entries = select_entries(models)
