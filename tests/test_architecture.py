@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from cliprobust import paths
 
 PACKAGE = "cliprobust"

@@ -13,7 +13,8 @@ from _tiny import TINY_CLIP
 
 from cliprobust import prompts
 from cliprobust.inference import heads, load_model
-from cliprobust.inference.models import TINY_CONFIG, encode_text_sorted, encode_text_truncated, truncatable
+from cliprobust.inference.entries import TINY_CONFIG
+from cliprobust.inference.models import encode_text_sorted, encode_text_truncated, truncatable
 
 #: Agreement required of the fast text path (float32 on CPU; the issue's bound).
 TEXT_ATOL = 1e-5

@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 from timm.data import create_transform, resolve_data_config
 
-from .entries import (TINY_ARCH, TINY_CONFIG, AdHocEntry, EntryLike, architecture_config, is_clip,  # noqa: F401
-                      jsonable, parse_model_id, preprocess_config, quick_gelu, register_tiny_config, resolve_entry,
-                      select_entries, timm_name, weights_id)
+from .entries import (EntryLike, jsonable, preprocess_config, quick_gelu, register_tiny_config, resolve_entry,
+                      timm_name)
 
 register_tiny_config()
 

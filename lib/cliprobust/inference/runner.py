@@ -35,9 +35,10 @@ from tqdm import tqdm
 from .. import cache, datasets
 from ..datasets import FileList
 from . import decoded, images
-from .config import RunConfig, configs_for, entry_folder, head_name, is_done, locate  # noqa: F401
+from .config import RunConfig, head_name, locate
 from .heads import cached_head, derive_scores, head_classnames, head_key, text_head
-from .models import EntryLike, LoadedModel, is_clip, load_model, resolve_entry
+from .entries import EntryLike, is_clip, resolve_entry
+from .models import LoadedModel, load_model
 
 ModelLoader = Callable[[], LoadedModel]
 

@@ -27,8 +27,7 @@ from ..metrics import calibration as C
 from ..metrics import ood as M
 from ..metrics import robustness as R
 from ..metrics import stats
-from ._base import (CachePlan, Claim, Run, Variant, guard_run, judge, not_testable, plan_for,
-                    status_counts)
+from ._base import CachePlan, Claim, Run, Variant, guard_run, judge, not_testable, plan_for
 
 #: Prompt sets compared (the whole registry, in registry order).
 PROMPT_SETS: tuple[str, ...] = tuple(prompts.PROMPT_SETS)

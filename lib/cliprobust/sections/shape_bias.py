@@ -26,7 +26,6 @@ from typing import Any, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from .. import datasets, outputs, published, style, zoo
 from ..metrics import shape_bias as S

@@ -37,7 +37,6 @@ from typing import Any, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 from scipy import special
 
 from .. import outputs, published, style, zoo
