@@ -178,6 +178,7 @@ class Claim:
         """One row of the claims table."""
         return {"claim": self.id, "tier": self.tier, "statistic": self.statistic, "value": self.value,
                 "low": self.low, "high": self.high, "breaking_variants": ", ".join(self.breaking_variants),
+                "holding_variants": ", ".join(self.holding_variants), "multiverse_note": self.multiverse_note,
                 "n_variants": len(self.variants), "evidence": self.evidence, "needs": self.needs}
 
 

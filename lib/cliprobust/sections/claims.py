@@ -138,8 +138,7 @@ def claims_table(run: Run = Run()) -> pd.DataFrame:
     for s in CLAIMS:
         c = claim(s.id, run)
         row = c.row()
-        rows.append({**row, "holding_variants": ", ".join(c.holding_variants), "multiverse_note": c.multiverse_note,
-                     "paper": s.paper, "section": s.section, "statement": s.statement,
+        rows.append({**row, "paper": s.paper, "section": s.section, "statement": s.statement,
                      "evidence": " ".join(row["evidence"].split()), "cache_based": s.cache_based})
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
