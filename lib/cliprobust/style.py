@@ -21,7 +21,8 @@ the baseline (:data:`BASELINE_GREY`); no pre-training source is grey.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from functools import lru_cache
 
 import numpy as np
@@ -86,13 +87,16 @@ _SOURCE_ALIASES: tuple[tuple[str, str], ...] = (
 )
 
 
+def _alias(table: tuple[tuple[str, str], ...], name: str | None, find: Callable[..., Any]) -> str:
+    """The key of the first (pattern, key) of ``table`` that ``find`` (re.match / re.search) finds
+    in the lower-cased ``name``; ``other`` if none does."""
+    low = (name or "").strip().lower()
+    return next((key for pattern, key in table if find(pattern, low)), "other")
+
+
 def source_key(source: str | None) -> str:
     """The colour key of a raw pre-training source string (``laion2b`` / ``LAION-2B`` -> ``LAION-2B``)."""
-    low = (source or "").strip().lower()
-    for pattern, key in _SOURCE_ALIASES:
-        if re.match(pattern, low):
-            return key
-    return "other"
+    return _alias(_SOURCE_ALIASES, source, re.match)
 
 
 def source_color(source: str | None) -> str:
@@ -188,11 +192,7 @@ _FAMILY_ALIASES: tuple[tuple[str, str], ...] = (
 
 def arch_family(name: str | None) -> str:
     """Family key of an architecture or zoo family name (``RN50`` -> ResNet, ``ViT-B-16-SigLIP`` -> SigLIP)."""
-    low = (name or "").strip().lower()
-    for pattern, family in _FAMILY_ALIASES:
-        if re.search(pattern, low):
-            return family
-    return "other"
+    return _alias(_FAMILY_ALIASES, name, re.search)
 
 
 def arch_marker(family: str | None) -> str:
