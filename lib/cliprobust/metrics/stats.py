@@ -25,6 +25,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from ._validate import finite_args
+
 #: Bootstrap defaults: 1000 seeded resamples (imagenet-testbed ``num_bootstrap_samples=1000``).
 N_BOOT: int = 1000
 #: Seed of every resampling in the project (results are reproducible run to run).
@@ -49,14 +51,6 @@ class Interval:
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.value, self.low, self.high)
-
-
-def _check_finite(name: str, a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
-    bad = int((~np.isfinite(a)).sum())
-    if bad:
-        raise ValueError(f"{name}: {bad} of {a.size} values are NaN or infinite; drop or impute them first")
-    return a
 
 
 def resample_indices(n: int, n_boot: int = N_BOOT, seed: int = SEED,
@@ -124,11 +118,12 @@ def bca_interval(statistic: Callable[..., float], *samples: np.ndarray, n_boot: 
     return Interval(theta, float(low), float(high), level)
 
 
+@finite_args("values")
 def cluster_mean_interval(values: np.ndarray, clusters: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED,
                           level: float = CI_LEVEL) -> Interval:
     """Mean over cluster means, with a percentile interval from resampling whole clusters (so
     many near-identical members of one cluster, e.g. one pretraining source, count once)."""
-    values = _check_finite("values", values)
+    values = np.asarray(values, dtype=float)
     clusters = np.asarray(clusters)
     names = np.unique(clusters)
     means = np.array([values[clusters == c].mean() for c in names])
@@ -137,10 +132,11 @@ def cluster_mean_interval(values: np.ndarray, clusters: np.ndarray, n_boot: int 
     return Interval(float(means.mean()), float(low), float(high), level)
 
 
+@finite_args("values")
 def pooled_within_sd(values: np.ndarray, groups: np.ndarray) -> float:
     """Pooled within-group standard deviation: sqrt(sum_g sum_i (x_gi - mean_g)^2 / (N - G)),
     the residual SD of a one-way ANOVA; groups of one member add no degrees of freedom."""
-    values = _check_finite("values", values)
+    values = np.asarray(values, dtype=float)
     groups = np.asarray(groups)
     ss, dof = 0.0, 0
     for g in np.unique(groups):
@@ -188,11 +184,12 @@ def _rowwise_corr(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
     raise ValueError(f"unknown correlation {method!r}: 'spearman' or 'pearson'")
 
 
+@finite_args("x", "y")
 def correlation_interval(x: np.ndarray, y: np.ndarray, method: str = "spearman", n_boot: int = N_BOOT,
                          seed: int = SEED, level: float = CI_LEVEL) -> Interval:
     """Correlation of paired ``x, y`` with a percentile interval from resampling pairs (models),
     vectorised over resamples. Degenerate resamples (constant x or y) give NaN and are ignored."""
-    x, y = _check_finite("x", x), _check_finite("y", y)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.size != y.size:
         raise ValueError(f"paired samples need equal lengths, got {x.size} and {y.size}")
     if x.size < 3:
@@ -234,11 +231,12 @@ def _rss(x: np.ndarray, y: np.ndarray) -> float:
     return float(((y - design @ coef) ** 2).sum())
 
 
+@finite_args("x", "y")
 def line_equality(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> LineTest:
     """Do the groups lie on one line y = a + b x? F = ((RSS_common - RSS_sep)/(2(G-1))) /
     (RSS_sep/(N-2G)) with one least-squares line per group in RSS_sep (equals statsmodels'
     ``anova_lm`` of ``y ~ x`` vs ``y ~ x * C(group)``). Groups need >= 3 members."""
-    x, y = _check_finite("x", x), _check_finite("y", y)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     groups = np.asarray(groups)
     names = np.unique(groups)
     if len(names) < 2 or any((groups == g).sum() < 3 for g in names):
