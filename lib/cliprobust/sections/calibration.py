@@ -207,9 +207,7 @@ def cache_plan(run: Run = Run()) -> CachePlan:
 
 def cache_inventory(plan: CachePlan) -> pd.DataFrame:
     """``outputs.inventory`` of the plan's models on its test sets, with each model's group."""
-    from .. import zoo
-
-    inv = outputs.inventory([e.id for e in zoo.select(plan.models)], plan.all_sets)
+    inv = outputs.inventory(plan.models, plan.all_sets)
     return inv.assign(group=inv["model"].map(lambda m: _zoo_info(m)["group"]))
 
 

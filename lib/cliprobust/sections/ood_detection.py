@@ -652,10 +652,7 @@ def cache_plan(run: Run = Run()) -> CachePlan:
 
 def cache_inventory(plan: CachePlan) -> pd.DataFrame:
     """``outputs.inventory`` of the plan's models on its ID and OOD sets (with each model's group)."""
-    from .. import zoo
-
-    models = [e.id for e in zoo.select(plan.models)]
-    inv = outputs.inventory(models, plan.all_sets)
+    inv = outputs.inventory(plan.models, plan.all_sets)
     return inv.assign(group=inv["model"].map(_zoo_group))
 
 

@@ -256,7 +256,7 @@ def cache_inventory(run: Run = Run()) -> pd.DataFrame:
     """:func:`cliprobust.outputs.inventory` of the run's plan on the stimuli (model, dataset, prompt_set,
     status); models without a cache folder are ``missing`` without any key computed."""
     plan = plan_for(run, PAPER_PLAN, SMOKE_PLAN)
-    return outputs.inventory([e.id for e in zoo.select(plan.models)], [plan.id_set])
+    return outputs.inventory(plan.models, [plan.id_set])
 
 
 def cached_trials(inventory: pd.DataFrame) -> pd.DataFrame:

@@ -264,7 +264,7 @@ def outputs_predictions(out: Any) -> pd.Series:
 def cache_inventory(run: Run = Run()) -> pd.DataFrame:
     """:func:`cliprobust.outputs.inventory` of the run's plan (model, dataset, prompt_set, status)."""
     plan = plan_for(run, PAPER_PLAN, SMOKE_PLAN)
-    return outputs.inventory([e.id for e in zoo.select(plan.models)], [plan.id_set])
+    return outputs.inventory(plan.models, [plan.id_set])
 
 
 def cached_predictions(inventory: pd.DataFrame) -> dict[str, pd.Series]:
