@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from cliprobust import paths, plots, style  # noqa: E402
+from cliprobust import claim_figures, paths, plots, style  # noqa: E402
 from cliprobust.sections._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED,  # noqa: E402
                                        SYNTHETIC_BANNER, Claim, Run, Variant)
 
@@ -218,7 +218,7 @@ def _claim() -> Claim:
 
 
 def test_spec_curve_sorts_marks_headline_and_passes_layout() -> None:
-    fig = plots.spec_curve(_claim())
+    fig = claim_figures.spec_curve(_claim())
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "baseline=timm-in1k", "baseline=testbed-standard", "drop-source=YFCC-15M"]
@@ -238,7 +238,7 @@ def test_claims_overview_shows_every_tier_and_passes_layout() -> None:
         Claim("C9", NOT_TESTABLE, "ρ", float("nan"), float("nan"), float("nan"), "n/a",
               needs="caches of real weights for 51 CLIP models x 4 prompt sets"),
     ]
-    fig = plots.claims_overview(claims)
+    fig = claim_figures.claims_overview(claims)
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
     assert titles == ["C1: reproduced", "C11: fragile", "C5: not reproduced", "C9: not testable here"]
     colours = {ax.title.get_color() if ax.get_title() else ax._left_title.get_color() for ax in fig.axes[:4]}
