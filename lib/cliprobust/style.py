@@ -162,11 +162,19 @@ def group_color(group: str | None) -> str:
 
 # --------------------------------------------------------------------------- verdict tiers
 
-#: One colour per verdict tier (``sections._base.TIERS``): reproduced green, fragile orange (a fragile
-#: verdict must be visible), not reproduced vermillion, not testable a mid grey (legible as text).
+#: One colour per verdict tier (``verdicts.TIERS``): reproduced green, fragile orange (a fragile
+#: verdict must be visible), contradicted vermillion, inconclusive blue, not testable a mid grey
+#: (legible as text). The same three colours mark a variant's outcome (supports / contradicts /
+#: inconclusive) in specification curves.
 TIER_COLORS: dict[str, str] = {
     "reproduced": OKABE_ITO["bluish green"], "fragile": OKABE_ITO["orange"],
-    "not reproduced": OKABE_ITO["vermillion"], "not testable here": "#7F7F7F",
+    "contradicted": OKABE_ITO["vermillion"], "inconclusive": OKABE_ITO["sky blue"],
+    "not testable here": "#7F7F7F",
+}
+#: Colour of each variant outcome (``verdicts.Outcome``) in specification curves.
+OUTCOME_COLORS: dict[str, str] = {
+    "supports": TIER_COLORS["reproduced"], "contradicts": TIER_COLORS["contradicted"],
+    "inconclusive": TIER_COLORS["inconclusive"], "not computed": TIER_COLORS["not testable here"],
 }
 
 
