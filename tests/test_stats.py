@@ -170,3 +170,11 @@ def test_percentile_interval_ignores_nan_draws_and_matches_numpy():
     d[::10, 0] = np.nan  # degenerate resamples
     low, high = stats.percentile_interval(d)
     assert low[0] == pytest.approx(np.percentile(d[~np.isnan(d[:, 0]), 0], 2.5))
+
+
+def test_adjust_names_the_correction() -> None:
+    p = np.array([0.01, 0.04, 0.03])
+    np.testing.assert_allclose(stats.adjust(p, "holm"), stats.holm(p))
+    np.testing.assert_allclose(stats.adjust(p, "none"), p)
+    with pytest.raises(ValueError, match="unknown correction 'bonferoni'"):
+        stats.adjust(p, "bonferoni")

@@ -212,6 +212,18 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
+#: Multiple-comparison corrections a section option may name (``correction=...``).
+CORRECTIONS: tuple[str, ...] = ("holm", "none")
+
+
+def adjust(pvalues: Sequence[float], correction: str) -> np.ndarray:
+    """P-values adjusted by the named ``correction`` (:data:`CORRECTIONS`): Holm, or unchanged."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}; choose one of {CORRECTIONS}")
+    p = np.asarray(pvalues, dtype=float)
+    return holm(p) if correction == "holm" else p.copy()
+
+
 @dataclass(frozen=True)
 class LineTest:
     """F-test that several groups share one regression line (ANCOVA: common slope and intercept
