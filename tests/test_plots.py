@@ -1,5 +1,6 @@
-"""The figure helper: stamp and banner in reserved margins, PNG + PDF, and every layout rule
-failing on a figure built to break it and passing once the figure is fixed."""
+"""The figure helper: stamp and banner in reserved margins, PNG + PDF written reproducibly, the
+explicit-run API, every layout rule failing on a figure built to break it and passing once the figure
+is fixed, tick labels thinned until they fit, and a user's own run warned (not stopped) by a broken rule."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from cliprobust import claim_figures, paths, plots, style  # noqa: E402
+from cliprobust import claim_figures, layout, paths, plots, runs, style  # noqa: E402
 from cliprobust.sections._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED,  # noqa: E402
                                        SYNTHETIC_BANNER, Claim, Run, Variant)
 
@@ -98,8 +99,8 @@ def test_stamp_and_banner_sit_in_margins_nothing_else_uses(figdir) -> None:
 def test_good_figure_passes_and_every_rule_is_declared() -> None:
     fig, _ = _good_figure()
     assert plots.check_layout(fig) == []
-    assert set(plots.LAYOUT_RULES) == {plots.RULE_TEXT_OVERLAP, plots.RULE_AXIS_LABELS, plots.RULE_TITLE,
-                                       plots.RULE_CODE_KEYS, plots.RULE_LEGEND_COVER, plots.RULE_DISTINCT_SERIES}
+    assert set(plots.LAYOUT_RULES) == {layout.RULE_TEXT_OVERLAP, layout.RULE_AXIS_LABELS, layout.RULE_TITLE,
+                                       layout.RULE_CODE_KEYS, layout.RULE_LEGEND_COVER, layout.RULE_DISTINCT_SERIES}
     plt.close(fig)
 
 
@@ -107,7 +108,7 @@ def test_overlapping_texts_fail_and_pass_when_moved() -> None:
     fig, ax = _good_figure()
     ax.text(0.5, 0.5, "annotation one", transform=ax.transAxes)
     note = ax.text(0.52, 0.5, "annotation two", transform=ax.transAxes)
-    assert _rules(fig) == {plots.RULE_TEXT_OVERLAP}
+    assert _rules(fig) == {layout.RULE_TEXT_OVERLAP}
     note.set_position((0.52, 0.2))
     assert _rules(fig) == set()
     plt.close(fig)
@@ -120,7 +121,7 @@ def test_crowded_logit_ticks_fail_and_style_logit_axis_fixes_them() -> None:
     ax.set_xlim(0.15, 0.95)
     ax.set_xticks(np.arange(0.2, 0.95, 0.05))
     broken = plots.check_layout(fig)
-    assert {r for r, _ in broken} == {plots.RULE_TEXT_OVERLAP}
+    assert {r for r, _ in broken} == {layout.RULE_TEXT_OVERLAP}
     assert any("x tick label" in d for _, d in broken)
     style.logit_axis(ax, "x", limits=(0.15, 0.95))
     assert _rules(fig) == set()
@@ -130,7 +131,7 @@ def test_crowded_logit_ticks_fail_and_style_logit_axis_fixes_them() -> None:
 def test_missing_axis_label_fails_shared_and_sup_labels_count() -> None:
     fig, ax = _good_figure()
     ax.set_ylabel("")
-    assert _rules(fig) == {plots.RULE_AXIS_LABELS}
+    assert _rules(fig) == {layout.RULE_AXIS_LABELS}
     fig.supylabel("ImageNet-R top-1")
     assert _rules(fig) == set()
     plt.close(fig)
@@ -139,7 +140,7 @@ def test_missing_axis_label_fails_shared_and_sup_labels_count() -> None:
         ax.plot([0, 1], [0, 1])
         ax.set_xlabel("ImageNet top-1")
         ax.set_title("panel")
-    assert _rules(fig) == {plots.RULE_AXIS_LABELS}
+    assert _rules(fig) == {layout.RULE_AXIS_LABELS}
     axes[0].set_ylabel("shift top-1")  # the right panel shares it
     assert _rules(fig) == set()
     plt.close(fig)
@@ -148,7 +149,7 @@ def test_missing_axis_label_fails_shared_and_sup_labels_count() -> None:
 def test_missing_title_fails_suptitle_passes() -> None:
     fig, ax = _good_figure()
     ax.set_title("")
-    assert _rules(fig) == {plots.RULE_TITLE}
+    assert _rules(fig) == {layout.RULE_TITLE}
     fig.suptitle("Shift accuracy vs ImageNet accuracy")
     assert _rules(fig) == set()
     plt.close(fig)
@@ -157,11 +158,11 @@ def test_missing_title_fails_suptitle_passes() -> None:
 def test_code_keys_fail_display_names_pass() -> None:
     fig, ax = _good_figure()
     ax.set_title("imagenet-r")
-    assert _rules(fig) == {plots.RULE_CODE_KEYS}
+    assert _rules(fig) == {layout.RULE_CODE_KEYS}
     ax.set_title(style.display("imagenet-r"))
     assert _rules(fig) == set()
     ax.set_xticks([0.2, 0.8], ["partial_view", "pose"])
-    assert _rules(fig) == {plots.RULE_CODE_KEYS}
+    assert _rules(fig) == {layout.RULE_CODE_KEYS}
     ax.set_xticks([0.2, 0.8], [style.display("partial_view"), style.display("pose")])
     assert _rules(fig) == set()
     plt.close(fig)
@@ -174,7 +175,7 @@ def test_legend_over_the_data_fails_outside_passes() -> None:
     ax.scatter(xx.ravel(), yy.ravel(), s=4, color=style.source_color("WIT-400M"), label="WIT-400M (OpenAI)")
     ax.legend(loc="center", fontsize=14)
     broken = plots.check_layout(fig)
-    assert {r for r, _ in broken} == {plots.RULE_LEGEND_COVER}
+    assert {r for r, _ in broken} == {layout.RULE_LEGEND_COVER}
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
     assert _rules(fig) == set()
     plt.close(fig)
@@ -187,7 +188,7 @@ def test_look_alike_series_fail_distinct_ones_pass() -> None:
     ax.set(xlabel="test set", ylabel="ECE", title="ECE per test set")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
     broken = plots.check_layout(fig)
-    assert {r for r, _ in broken} == {plots.RULE_DISTINCT_SERIES}
+    assert {r for r, _ in broken} == {layout.RULE_DISTINCT_SERIES}
     assert "'model 0'" in broken[0][1] and "'model 10'" in broken[0][1]
     lines[10].set_marker("s")  # same colour, different marker: told apart (style.model_style's design)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
@@ -201,7 +202,7 @@ def test_save_figure_raises_naming_figure_and_rule_and_writes_nothing(figdir) ->
     ax.set_title("")
     with pytest.raises(plots.LayoutError, match=r"'broken'.*'title'") as err:
         plots.save_figure(fig, "broken", source="unit test")
-    assert err.value.figure == "broken" and err.value.rule == plots.RULE_TITLE
+    assert err.value.figure == "broken" and err.value.rule == layout.RULE_TITLE
     assert not list(figdir.glob("broken.*"))
     plt.close(fig)
 
@@ -256,5 +257,104 @@ def test_rotated_tick_labels_are_measured_as_rotated_boxes(n_labels, overlap) ->
     ax.set(xlabel="test set", ylabel="accuracy", title="Accuracy per test set")
     names = ["ImageNet", "ImageNet-V2", "ImageNet-Sketch", "ObjectNet", "iNaturalist", "Textures"]
     ax.set_xticks(range(n_labels), [names[i % 6] + f" {i}" for i in range(n_labels)], rotation=35, ha="right")
-    assert (_rules(fig) == {plots.RULE_TEXT_OVERLAP}) is overlap
+    assert (_rules(fig) == {layout.RULE_TEXT_OVERLAP}) is overlap
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- explicit run, stamp, reproducible files
+
+
+@pytest.mark.parametrize("make_run", [runs.Run, Run], ids=["runs.Run", "sections.Run"])
+def test_explicit_run_api_needs_no_module_state(figdir, make_run) -> None:
+    assert plots.setup(make_run("published")) is None  # a notebook's last line shows no path
+    fig, _ = _good_figure()
+    smoke = make_run("smoke")
+    png = plots.save_figure(fig, "x", run=smoke, source="unit test")
+    assert png.parent == figdir / "smoke" and plots.SMOKE_BANNER.upper() in _texts(fig)
+    csv = plots.save_table(pd.DataFrame({"a": [1 / 3, 2.0]}), "t", run=smoke)
+    assert csv.parent == figdir / "smoke"
+    raw = csv.read_bytes()
+    assert raw.startswith(b"a,note\n0.333333,") and b"\n2," in raw and b"\r" not in raw  # fixed float format
+    assert list(pd.read_csv(csv)["note"]) == [plots.SMOKE_BANNER] * 2
+    assert plots.profile() == "published"  # the explicit run did not touch the deprecated state
+
+
+def test_stamp_names_profile_and_pinned_inputs_not_the_commit(figdir, tmp_path, monkeypatch) -> None:
+    fig, _ = _good_figure()
+    plots.stamp(fig, "unit test", run=runs.Run("full"))
+    text = next(t for t in _texts(fig) if t.startswith("data:"))
+    assert "profile full" in text and f"pinned inputs {plots.inputs_fingerprint()}" in text
+    assert "cliprobust@" not in text
+    # the fingerprint follows the pinned sha256s: change one, it changes; restore it, it comes back
+    original = plots.inputs_fingerprint()
+    lines = plots.ARTIFACTS_MANIFEST.read_text().splitlines()
+    row = lines[1].split(",")
+    row[1] = "0" * 64
+    changed = tmp_path / "artifacts.csv"
+    changed.write_text("\n".join([lines[0], ",".join(row)] + lines[2:]) + "\n")
+    monkeypatch.setattr(plots, "ARTIFACTS_MANIFEST", changed)
+    plots.inputs_fingerprint.cache_clear()
+    assert plots.inputs_fingerprint() != original and len(plots.inputs_fingerprint()) == plots.FINGERPRINT_HEX
+    monkeypatch.undo()
+    plots.inputs_fingerprint.cache_clear()
+    assert plots.inputs_fingerprint() == original
+    plt.close(fig)
+
+
+def test_saving_the_same_figure_twice_writes_the_same_bytes_without_dates(figdir) -> None:
+    out = []
+    for name in ("a", "b"):
+        fig, _ = _good_figure()
+        png = plots.save_figure(fig, name, run=runs.Run("published"), source="unit test")
+        out.append((png.read_bytes(), png.with_suffix(".pdf").read_bytes()))
+        plt.close(fig)
+    assert out[0] == out[1]
+    png, pdf = out[0]
+    assert b"Software" not in png and b"tIME" not in png
+    assert b"CreationDate" not in pdf and b"ModDate" not in pdf and b"Matplotlib" not in pdf
+
+
+def _broken_title_figure() -> plt.Figure:
+    fig, ax = _good_figure()
+    ax.set_title("")
+    return fig
+
+
+@pytest.mark.parametrize("profile", ["full", "rehearsal"])
+def test_a_users_own_run_warns_loudly_and_still_writes_the_figure(figdir, profile, capsys) -> None:
+    with pytest.warns(plots.LayoutWarning, match=r"'broken'.*'title'.*written anyway"):
+        png = plots.save_figure(_broken_title_figure(), "broken", run=runs.Run(profile), source="unit test")
+    assert png.is_file() and png.with_suffix(".pdf").is_file()
+    assert "!!! LAYOUT" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("profile", runs.COMMITTED_PROFILES)
+def test_committed_profiles_stay_strict(figdir, profile) -> None:
+    with pytest.raises(plots.LayoutError, match=r"'broken'.*'title'"):
+        plots.save_figure(_broken_title_figure(), "broken", run=runs.Run(profile), source="unit test")
+    assert not list(figdir.rglob("broken.*"))
+
+
+@pytest.mark.parametrize("lo,hi", [(0.1250, 0.1300), (0.1249, 0.1276), (1230.0, 1231.5), (-3e-5, 9e-5)])
+def test_crowded_automatic_ticks_are_thinned_until_they_fit(figdir, lo, hi) -> None:
+    """Notebook 08's rehearsal failure ('0.1250' overlapping '0.1275'): whatever the range, save_figure
+    thins automatic ticks until the labels fit, and never below two ticks."""
+    fig, ax = plt.subplots(figsize=(2.6, 2.2), layout="constrained")
+    ax.plot([lo, hi], [0, 1], "o-", color=style.BASELINE_GREY)
+    ax.set(xlabel="statistic", ylabel="variant", title="Narrow range")
+    ax.tick_params(labelsize=13)
+    ax.xaxis.set_major_locator(layout.MaxNLocator(nbins=12))
+    assert _rules(fig) == {layout.RULE_TEXT_OVERLAP}  # the figure as drawn collides
+    assert layout.fit_ticks(fig) == ["axes 0 x"]
+    assert _rules(fig) == set()
+    assert layout._n_major(ax.xaxis) >= layout.MIN_TICKS
+    plots.save_figure(fig, "narrow", run=runs.Run("published"), source="unit test")  # strict profile passes
+    plt.close(fig)
+
+
+def test_fixed_ticks_are_left_to_the_figure() -> None:
+    fig, ax = _good_figure()
+    ax.set_xticks(np.linspace(0, 1, 40))
+    assert layout.fit_ticks(fig) == []
+    assert len(ax.get_xticks()) == 40 and _rules(fig) == {layout.RULE_TEXT_OVERLAP}
     plt.close(fig)

@@ -1,47 +1,52 @@
-"""Plotting helpers: one place that saves figures, stamps their data source, checks their layout.
+"""Plotting helpers: one place that saves figures and tables, stamps what they were made from,
+checks their layout, and writes them byte-for-byte reproducibly.
 
 Every figure the notebooks write goes through :func:`save_figure`, which
 
-1. stamps the data source and the git revision in a reserved margin *below* everything else on the
-   figure, and — for a run whose outputs are not results (``smoke``: random weights; ``rehearsal``:
-   synthetic caches) — the run's banner in a reserved margin *above* everything else, so neither can
-   collide with data, labels or legends;
-2. checks the layout rules of :data:`LAYOUT_RULES` on the rendered figure and raises
-   :class:`LayoutError` naming the figure and the broken rule (nothing is written then);
-3. writes ``<name>.png`` (for GitHub) and ``<name>.pdf`` (vector, for papers) into ``figures/``
-   (``figures/smoke/`` and ``figures/rehearsal/`` for runs that are not results).
+1. stamps the data source, the run's profile and the fingerprint of the pinned inputs
+   (:func:`inputs_fingerprint`) in a reserved margin *below* everything else on the figure, and — for
+   a run whose outputs are not results (``smoke``: random weights; ``rehearsal``: synthetic caches) —
+   the run's banner in a reserved margin *above* everything else, so neither can collide with data,
+   labels or legends. The stamp names no commit and no date: a figure whose content did not change
+   does not change (CI's fixpoint check is what ties the committed figures to the code);
+2. thins tick labels that collide (:func:`cliprobust.layout.fit_ticks`), then checks the layout rules
+   of :data:`~cliprobust.layout.LAYOUT_RULES`. A broken rule raises :class:`LayoutError` naming the
+   figure and the rule on the committed profiles (``published``, ``smoke``: nothing is written), and
+   on a user's own run (``full``, ``rehearsal``) warns loudly (:class:`LayoutWarning`) and still writes
+   the figure, so hours of GPU time never die on a figure;
+3. writes ``<name>.png`` (for GitHub) and ``<name>.pdf`` (vector, for papers) without dates or
+   library versions in their metadata, into ``figures/`` (``figures/smoke/`` and
+   ``figures/rehearsal/`` for runs that are not results).
 
-The claim figures live in :mod:`cliprobust.claim_figures`. Colours, markers and names come from
-:mod:`cliprobust.style`.
+The run is passed explicitly (``save_figure(fig, name, run=run, source=...)``); :func:`configure` and
+calls without ``run`` are the deprecated module-state form, kept until every notebook passes its run.
+The layout rules live in :mod:`cliprobust.layout`, the claim figures in
+:mod:`cliprobust.claim_figures`; colours, markers and names come from :mod:`cliprobust.style`.
 """
 
 from __future__ import annotations
 
-import itertools
-import subprocess
+import csv
+import hashlib
+import sys
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Protocol
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib import text as mtext
-from matplotlib.colors import to_hex
-from matplotlib.container import BarContainer, ErrorbarContainer
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.transforms import Bbox
 
 from . import paths, style
-from .sections._base import PROFILES, RANDOM_WEIGHTS_BANNER, Run
+from .layout import LAYOUT_RULES, STAMP_GID, LayoutError, check_layout, enforce_layout, fit_ticks
+from .runs import COMMITTED_PROFILES, PROFILES, RANDOM_WEIGHTS_BANNER, Run
 
 __all__ = [
-    "GROUP_COLORS", "LAYOUT_RULES", "LayoutError", "PROFILES", "SMOKE_BANNER", "check_layout",
-    "configure", "output_dir", "profile", "run", "save_figure", "save_table",
-    "stamp",
+    "CSV_FLOAT_FORMAT", "GROUP_COLORS", "LAYOUT_RULES", "LayoutError", "LayoutWarning", "PROFILES",
+    "SMOKE_BANNER", "check_layout", "configure", "enforce_layout", "inputs_fingerprint", "output_dir",
+    "profile", "run", "save_figure", "save_table", "setup", "stamp",
 ]
 
 #: Banner of random-weight (``smoke``) outputs; the synthetic banner lives on :class:`Run`.
@@ -50,61 +55,96 @@ SMOKE_BANNER = RANDOM_WEIGHTS_BANNER
 GROUP_COLORS = style.GROUP_COLORS
 #: Sub-folder of ``figures/`` per profile whose outputs are not results (real results go to ``figures/``).
 PROFILE_SUBDIR: dict[str, str] = {"smoke": "smoke", "rehearsal": "rehearsal"}
-#: Artist id of the stamp and banner texts (so re-saving a figure replaces them, and checks can find them).
-STAMP_GID = "cliprobust-stamp"
+#: Float format of every saved table: six significant digits (what the tables have always carried),
+#: fixed so a re-run writes the same bytes.
+CSV_FLOAT_FORMAT = "%.6g"
+#: The pinned-artifact manifest whose sha256 column :func:`inputs_fingerprint` hashes.
+ARTIFACTS_MANIFEST = Path(__file__).with_name("artifacts.csv")
+#: Hex digits of the inputs fingerprint shown in the stamp (48 bits: collisions need ~16M manifests).
+FINGERPRINT_HEX = 12
+#: PNG metadata: no library version (it would change every figure on a matplotlib upgrade); PNGs carry no date.
+PNG_METADATA: dict[str, str | None] = {"Software": None}
+#: PDF metadata: no creation/modification date and no library version, so equal content is equal bytes.
+PDF_METADATA: dict[str, str | None] = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
+#: Notebook warnings that say nothing about the results: tqdm's notice that ipywidgets is missing.
+IGNORED_WARNINGS: tuple[str, ...] = ("IProgress not found",)
+
+
+class RunLike(Protocol):
+    """What plots needs of a run: :class:`cliprobust.runs.Run` or the sections' older ``Run``."""
+
+    profile: str
+
+    @property
+    def banner(self) -> str | None: ...
+
+
+class LayoutWarning(UserWarning):
+    """A figure of a user's own run (``full``, ``rehearsal``) breaks a layout rule; it was written anyway."""
 
 
 @dataclass(frozen=True)
 class _State:
-    run: Run = Run()
+    run: Any = Run()
 
 
 _state = _State()
 
 
-def configure(run_or_profile: Run | str = "published") -> Path:
-    """Select the run of this session (a :class:`~cliprobust.sections._base.Run`, or a profile name
-    as in the notebook's ``parameters`` cell); returns the output folder."""
+def setup(run: RunLike) -> None:
+    """Prepare a notebook for ``run``: the seaborn theme, and the one place that sets the notebook's
+    warning filters. Returns nothing (a notebook's last line shows no path)."""
     global _state
-    current = run_or_profile if isinstance(run_or_profile, Run) else Run(profile=run_or_profile)
-    _state = _State(run=current)
+    _state = _State(run=run)  # the deprecated module-state form reads it until every call passes its run
     sns.set_theme(context="notebook", style="whitegrid")
-    return output_dir()
+    for message in IGNORED_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
 
 
-def run() -> Run:
-    """The run chosen with :func:`configure`."""
+def configure(run_or_profile: RunLike | str = "published") -> Path:
+    """Deprecated (use :func:`setup` and pass ``run=`` to the savers): select the module-level run
+    (a run, or a profile name as in the notebook's ``parameters`` cell); returns the output folder."""
+    current = Run(profile=run_or_profile) if isinstance(run_or_profile, str) else run_or_profile
+    setup(current)
+    return output_dir(current)
+
+
+def run() -> Any:
+    """Deprecated: the run chosen with :func:`configure` / :func:`setup`."""
     return _state.run
 
 
 def profile() -> str:
-    """The profile of the run chosen with :func:`configure`."""
+    """Deprecated: the profile of the run chosen with :func:`configure` / :func:`setup`."""
     return _state.run.profile
 
 
-def output_dir() -> Path:
+def _run(run: RunLike | None) -> RunLike:
+    return _state.run if run is None else run
+
+
+def output_dir(run: RunLike | None = None) -> Path:
     """``figures/`` for real results, ``figures/smoke/`` / ``figures/rehearsal/`` for the others."""
     base = paths.figures_dir()
-    sub = PROFILE_SUBDIR.get(_state.run.profile)
+    sub = PROFILE_SUBDIR.get(_run(run).profile)
     out = base / sub if sub else base
     out.mkdir(parents=True, exist_ok=True)
     return out
 
 
 @lru_cache(maxsize=1)
-def git_revision() -> str:
-    """Short git revision of the repository, or ``unknown`` outside a checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.REPO_ROOT,
-                             capture_output=True, text=True, timeout=10, check=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+def inputs_fingerprint() -> str:
+    """Short sha256 over the pinned inputs: the ``path,sha256`` pairs of ``artifacts.csv`` (every
+    table and image ``cliprobust.fetch`` verifies), sorted by path. It changes exactly when a pinned
+    input does, never with a commit that leaves the inputs alone."""
+    with ARTIFACTS_MANIFEST.open(newline="") as f:
+        pairs = sorted(f"{row['path']} {row['sha256']}" for row in csv.DictReader(f))
+    return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:FINGERPRINT_HEX]
 
 
-def _banner(published_only: bool) -> str | None:
-    """The run's banner, unless the output comes from published data alone (a real result in every profile)."""
-    return None if published_only else _state.run.banner
+def stamp_text(source: str, run: RunLike | None = None) -> str:
+    """The stamp: what a figure was made from (data source, profile, pinned-inputs fingerprint)."""
+    return f"data: {source} · profile {_run(run).profile} · pinned inputs {inputs_fingerprint()}"
 
 
 # --------------------------------------------------------------------------- stamp
@@ -117,354 +157,68 @@ STAMP_MARGIN_IN = 0.3
 BANNER_MARGIN_IN = 0.3
 
 
-def stamp(fig: plt.Figure, source: str, published_only: bool = False) -> None:
-    """Write the data source and git revision in the margin below the figure canvas, and the run's
-    banner (random weights / synthetic) in the margin above it. Re-stamping replaces both."""
+def _banner(published_only: bool, run: RunLike | None) -> str | None:
+    """The run's banner, unless the output comes from published data alone (a real result in every profile)."""
+    return None if published_only else _run(run).banner
+
+
+def stamp(fig: plt.Figure, source: str, published_only: bool = False, *, run: RunLike | None = None) -> None:
+    """Write :func:`stamp_text` in the margin below the figure canvas, and the run's banner (random
+    weights / synthetic) in the margin above it. Re-stamping replaces both."""
     for t in [t for t in fig.texts if t.get_gid() == STAMP_GID]:
         t.remove()
     h = fig.get_size_inches()[1]
-    fig.text(1.0, -STAMP_MARGIN_IN / 2 / h, f"data: {source} · cliprobust@{git_revision()}", ha="right",
-             va="center", fontsize=6, color="0.35", gid=STAMP_GID)
-    banner = _banner(published_only)
+    fig.text(1.0, -STAMP_MARGIN_IN / 2 / h, stamp_text(source, run), ha="right", va="center", fontsize=6,
+             color="0.35", gid=STAMP_GID)
+    banner = _banner(published_only, run)
     if banner:
         fig.text(0.5, 1 + BANNER_MARGIN_IN / 2 / h, banner.upper(), ha="center", va="center", fontsize=11,
                  color="#D55E00", weight="bold", gid=STAMP_GID)
 
 
-# --------------------------------------------------------------------------- layout rules
-
-RULE_TEXT_OVERLAP = "no-text-overlap"
-RULE_AXIS_LABELS = "axis-labels"
-RULE_TITLE = "title"
-RULE_CODE_KEYS = "no-code-keys"
-RULE_LEGEND_COVER = "legend-covers-few-points"
-RULE_DISTINCT_SERIES = "distinct-series"
-
-#: The layout rules :func:`check_layout` enforces (name -> what it asks).
-LAYOUT_RULES: dict[str, str] = {
-    RULE_TEXT_OVERLAP: "no two text artists overlap (tick labels, titles, axis labels, annotations, legends, "
-                       "stamp), measured on the renderer's bounding boxes",
-    RULE_AXIS_LABELS: "every axes with data has an x and a y label on each axis that shows tick labels "
-                      "(its own, a shared sibling's, or the figure's supxlabel/supylabel)",
-    RULE_TITLE: "the figure has a title naming what it shows: a suptitle, or a title on every axes with data",
-    RULE_CODE_KEYS: "no title, axis label, tick label or legend entry is a code key (imagenet-r, partial_view, "
-                    "open_clip:...): use style.display()",
-    RULE_LEGEND_COVER: "a legend covers at most MAX_LEGEND_COVER of its axes' data points",
-    RULE_DISTINCT_SERIES: "no two labelled series in one axes look alike (same colour, marker and line style)",
-}
-#: Largest fraction of an axes' data points a legend may cover (rule ``legend-covers-few-points``).
-MAX_LEGEND_COVER = 0.05
-#: Two text boxes overlap when they intersect by more than this many pixels in both directions.
-OVERLAP_TOLERANCE_PX = 0.5
-class LayoutError(ValueError):
-    """A figure breaks a layout rule; the message names the figure and the rule."""
-
-    def __init__(self, figure: str, rule: str, detail: str):
-        self.figure, self.rule, self.detail = figure, rule, detail
-        super().__init__(f"figure {figure!r} breaks layout rule {rule!r} ({LAYOUT_RULES[rule]}): {detail}")
+def _strict(run: RunLike) -> bool:
+    """A broken layout rule fails the committed profiles; a user's own run warns and goes on."""
+    return run.profile in COMMITTED_PROFILES
 
 
-def _visible_text(t: mtext.Text | None) -> bool:
-    return t is not None and t.get_visible() and bool(t.get_text().strip())
-
-
-def _in_view(axis, loc: float) -> bool:
-    lo, hi = sorted(axis.get_view_interval())
-    span = hi - lo
-    return lo - 1e-9 * abs(span) <= loc <= hi + 1e-9 * abs(span)
-
-
-def _tick_labels(ax) -> Iterable[tuple[str, mtext.Text]]:
-    """Visible tick labels of both axes within the view interval (none when the axes is switched off)."""
-    if not ax.axison:
+def _report_layout(fig: plt.Figure, name: str, run: RunLike) -> None:
+    """Raise on a strict run; otherwise warn loudly, once per broken rule, naming the figure."""
+    if _strict(run):
+        enforce_layout(fig, name)
         return
-    for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
-        if not axis.get_visible():
-            continue
-        for ticks, locs in ((axis.get_major_ticks(), axis.get_majorticklocs()),
-                            (axis.get_minor_ticks(), axis.get_minorticklocs())):
-            for tick, loc in zip(ticks, locs):
-                if not _in_view(axis, loc):
-                    continue
-                for lbl in (tick.label1, tick.label2):
-                    if _visible_text(lbl):
-                        yield f"{name} tick label {lbl.get_text()!r}", lbl
-        if _visible_text(axis.get_offset_text()):
-            yield f"{name} offset text", axis.get_offset_text()
+    for rule, detail in check_layout(fig):
+        msg = f"!!! LAYOUT: {LayoutError(name, rule, detail)} — written anyway (profile {run.profile!r})"
+        warnings.warn(msg, LayoutWarning, stacklevel=3)
+        print(msg, file=sys.stderr)
 
 
-def _titles(ax) -> list[mtext.Text]:
-    return [t for t in (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None))
-            if _visible_text(t)]
-
-
-def _fig_texts(fig) -> dict[str, mtext.Text | None]:
-    return {"suptitle": getattr(fig, "_suptitle", None), "supxlabel": getattr(fig, "_supxlabel", None),
-            "supylabel": getattr(fig, "_supylabel", None)}
-
-
-def _text_items(fig: plt.Figure, renderer) -> list[tuple[str, np.ndarray]]:
-    """Every text artist (a legend counts as one box) with the 4 display-space corners of its box
-    (rotated text: the rotated rectangle, not its axis-aligned hull)."""
-    items: list[tuple[str, mtext.Text | object]] = []
-    sup = [t for t in _fig_texts(fig).values() if t is not None]
-    for t in fig.texts:
-        if _visible_text(t) and not any(t is s for s in sup):
-            items.append(("stamp" if t.get_gid() == STAMP_GID else f"figure text {t.get_text()[:30]!r}", t))
-    items += [(k, t) for k, t in _fig_texts(fig).items() if _visible_text(t)]
-    for i, ax in enumerate(fig.axes):
-        if not ax.get_visible():
-            continue
-        tag = f"axes {i}"
-        items += [(f"{tag} title {t.get_text()[:30]!r}", t) for t in _titles(ax)]
-        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
-            if ax.axison and axis.get_visible() and _visible_text(axis.label):
-                items.append((f"{tag} {name} label", axis.label))
-        items += [(f"{tag} {what}", t) for what, t in _tick_labels(ax)]
-        items += [(f"{tag} text {t.get_text()[:30]!r}", t) for t in ax.texts if _visible_text(t)]
-        if ax.get_legend() is not None and ax.get_legend().get_visible():
-            items.append((f"{tag} legend", ax.get_legend()))
-    items += [("figure legend", lg) for lg in fig.legends if lg.get_visible()]
-    out = []
-    for name, artist in items:
-        corners = _corners(artist, renderer)
-        if corners is not None:
-            out.append((name, corners))
-    return out
-
-
-def _corners(artist, renderer) -> np.ndarray | None:
-    """(4, 2) display corners of a text's (possibly rotated) box or of a legend's frame; None if empty."""
-    if not isinstance(artist, mtext.Text):
-        bb = artist.get_window_extent(renderer)
-        return None if bb.width <= 0 or bb.height <= 0 else bb.corners()
-    bb = mtext.Text.get_window_extent(artist, renderer)  # text only, not an annotation's arrow
-    if bb.width <= 0 or bb.height <= 0:
-        return None
-    angle = artist.get_rotation() % 180
-    if angle % 90 == 0:
-        return bb.corners()
-    artist.set_rotation(0)
-    flat = mtext.Text.get_window_extent(artist, renderer)
-    artist.set_rotation(angle)
-    w, h = (flat.width, flat.height) if angle < 90 else (flat.height, flat.width)
-    t = np.deg2rad(angle % 90)
-    s, c = np.sin(t), np.cos(t)
-    x0, y0 = bb.x0, bb.y0  # the rotated rectangle touches each side of its axis-aligned hull
-    return np.array([[x0 + h * s, y0], [x0 + h * s + w * c, y0 + w * s], [x0 + w * c, y0 + w * s + h * c],
-                     [x0, y0 + h * c]])
-
-
-def _separated(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
-    """Separating-axis test of two convex quadrilaterals: True when some edge normal separates them
-    (or their projections overlap by at most ``tol`` pixels)."""
-    for poly in (a, b):
-        edges = np.roll(poly, -1, axis=0) - poly
-        for nx, ny in np.stack([-edges[:, 1], edges[:, 0]], axis=1):
-            norm = np.hypot(nx, ny)
-            if norm == 0:
-                continue
-            pa, pb = a @ (np.array([nx, ny]) / norm), b @ (np.array([nx, ny]) / norm)
-            if min(pa.max(), pb.max()) - max(pa.min(), pb.min()) <= tol:
-                return True
-    return False
-
-
-def _overlaps(fig: plt.Figure, renderer) -> list[str]:
-    items = _text_items(fig, renderer)
-    if len(items) < 2:
-        return []
-    lo = np.array([c.min(axis=0) for _, c in items])
-    hi = np.array([c.max(axis=0) for _, c in items])
-    w = np.minimum(hi[:, None, 0], hi[None, :, 0]) - np.maximum(lo[:, None, 0], lo[None, :, 0])
-    h = np.minimum(hi[:, None, 1], hi[None, :, 1]) - np.maximum(lo[:, None, 1], lo[None, :, 1])
-    hull_hit = np.triu((w > OVERLAP_TOLERANCE_PX) & (h > OVERLAP_TOLERANCE_PX), k=1)
-    return [f"{items[i][0]} overlaps {items[j][0]}" for i, j in zip(*np.nonzero(hull_hit))
-            if not _separated(items[i][1], items[j][1], OVERLAP_TOLERANCE_PX)]
-
-
-def _has_data(ax) -> bool:
-    return bool(ax.lines or ax.collections or ax.patches or ax.images or ax.containers)
-
-
-def _data_axes(fig: plt.Figure) -> list:
-    """Axes that show data (colorbars and axes switched off are not data axes)."""
-    return [ax for ax in fig.axes
-            if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar") and _has_data(ax)]
-
-
-def _shows_tick_labels(axis) -> bool:
-    return axis.get_visible() and any(_visible_text(t) for t in axis.get_ticklabels())
-
-
-def _missing_labels(fig: plt.Figure) -> list[str]:
-    out = []
-    figs = _fig_texts(fig)
-    for i, ax in enumerate(fig.axes):
-        if ax not in _data_axes(fig):
-            continue
-        sub = _fig_texts(ax.figure) if ax.figure is not fig else figs
-        for name, axis, shared, sup in (("x", ax.xaxis, ax.get_shared_x_axes(), "supxlabel"),
-                                        ("y", ax.yaxis, ax.get_shared_y_axes(), "supylabel")):
-            if not _shows_tick_labels(axis):
-                continue
-            own = _visible_text(axis.label)
-            sibling = any(_visible_text((s.xaxis if name == "x" else s.yaxis).label) for s in shared.get_siblings(ax))
-            if not (own or sibling or _visible_text(figs[sup]) or _visible_text(sub[sup])):
-                out.append(f"axes {i} ({ax.get_title()[:30]!r}) has no {name} label")
-    return out
-
-
-def _missing_title(fig: plt.Figure) -> list[str]:
-    if _visible_text(_fig_texts(fig)["suptitle"]):
-        return []
-    untitled = [i for i, ax in enumerate(fig.axes) if ax in _data_axes(fig) and not _titles(ax)]
-    if untitled or not _data_axes(fig):
-        return [f"no suptitle and axes {untitled} have no title"]
-    return []
-
-
-def _code_keys(fig: plt.Figure) -> list[str]:
-    texts: list[tuple[str, str]] = [(k, t.get_text()) for k, t in _fig_texts(fig).items() if _visible_text(t)]
-    for i, ax in enumerate(fig.axes):
-        texts += [(f"axes {i} title", t.get_text()) for t in _titles(ax)]
-        texts += [(f"axes {i} {n} label", a.label.get_text()) for n, a in (("x", ax.xaxis), ("y", ax.yaxis))]
-        texts += [(f"axes {i} {what}", t.get_text()) for what, t in _tick_labels(ax)]
-    for lg in [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None] + list(fig.legends):
-        texts += [("legend entry", t.get_text()) for t in lg.get_texts()]
-        texts += [("legend title", lg.get_title().get_text())]
-    return [f"{where}: {text!r} (display name {style.display(text)!r})" for where, text in texts
-            if style.is_code_key(text)]
-
-
-def _data_points(ax) -> np.ndarray:
-    """Display coordinates of an axes' data points: line vertices, scatter offsets, segment ends,
-    bar tops; only those inside the axes."""
-    pts = []
-    for line in ax.lines:
-        if line.get_visible() and len(line.get_xydata()):
-            pts.append(line.get_transform().transform(line.get_xydata()))
-    for coll in ax.collections:
-        if not coll.get_visible():
-            continue
-        offsets = np.asarray(coll.get_offsets())
-        if offsets.size and hasattr(coll, "get_sizes") and len(coll.get_sizes()):
-            pts.append(coll.get_offset_transform().transform(offsets))
-        elif hasattr(coll, "get_segments"):
-            segs = [np.asarray(s) for s in coll.get_segments() if len(s)]
-            if segs:
-                pts.append(coll.get_transform().transform(np.concatenate(segs)))
-    for patch in ax.patches:
-        if patch.get_visible() and hasattr(patch, "get_x") and hasattr(patch, "get_height"):
-            x, y, w, h = patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()
-            pts.append(patch.get_transform().transform([[x + w / 2, y + h]]))
-    if not pts:
-        return np.empty((0, 2))
-    p = np.concatenate(pts)
-    p = p[np.isfinite(p).all(axis=1)]
-    return p[_inside(ax.bbox, p)]
-
-
-def _inside(bb: Bbox, p: np.ndarray) -> np.ndarray:
-    return (p[:, 0] >= bb.x0) & (p[:, 0] <= bb.x1) & (p[:, 1] >= bb.y0) & (p[:, 1] <= bb.y1)
-
-
-def _legend_cover(fig: plt.Figure, renderer) -> list[str]:
-    out = []
-    legends = [(ax.get_legend(), [ax]) for ax in fig.axes if ax.get_legend() is not None]
-    legends += [(lg, _data_axes(fig)) for lg in fig.legends]
-    for lg, axes in legends:
-        if not lg.get_visible():
-            continue
-        box = lg.get_window_extent(renderer)
-        pts = [_data_points(ax) for ax in axes]
-        p = np.concatenate(pts) if pts else np.empty((0, 2))
-        if len(p) == 0:
-            continue
-        covered = int(_inside(box, p).sum())
-        if covered / len(p) > MAX_LEGEND_COVER:
-            out.append(f"legend covers {covered} of {len(p)} data points ({covered / len(p):.0%}) "
-                       f"> {MAX_LEGEND_COVER:.0%}")
-    return out
-
-
-def _series_look(handle) -> tuple:
-    """(colour, marker, line style) of a legend handle: what tells series apart on the page."""
-    if isinstance(handle, ErrorbarContainer):
-        handle = handle.lines[0] if handle.lines[0] is not None else handle.lines[2][0]
-    if isinstance(handle, BarContainer):
-        return (to_hex(handle.patches[0].get_facecolor(), keep_alpha=False), "bar", "")
-    if isinstance(handle, Line2D):
-        ls = handle.get_linestyle() if handle.get_linestyle() not in ("None", "none", "") else ""
-        colour = handle.get_color() if ls else handle.get_markerfacecolor()
-        if colour in ("none", "None"):
-            colour = handle.get_markeredgecolor()
-        return (to_hex(colour, keep_alpha=False), str(handle.get_marker()) if handle.get_marker() else "", ls)
-    if isinstance(handle, Patch):
-        return (to_hex(handle.get_facecolor(), keep_alpha=False), "patch", str(handle.get_linestyle()))
-    if hasattr(handle, "get_facecolor"):  # collections (scatter)
-        fc = np.asarray(handle.get_facecolor())
-        if not len(fc) or fc[0][3] == 0:
-            fc = np.asarray(handle.get_edgecolor())
-        paths = handle.get_paths()
-        shape = tuple(np.round(paths[0].vertices, 2).ravel()) if paths else ()
-        return (to_hex(fc[0], keep_alpha=False) if len(fc) else "", hash(shape), "")
-    return (repr(handle), "", "")
-
-
-def _look_alikes(fig: plt.Figure) -> list[str]:
-    out = []
-    for i, ax in enumerate(fig.axes):
-        handles, labels = ax.get_legend_handles_labels()
-        looks = [(_series_look(h), lbl) for h, lbl in zip(handles, labels)]
-        for (la, a), (lb, b) in itertools.combinations(looks, 2):
-            if la == lb and a != b:
-                out.append(f"axes {i}: series {a!r} and {b!r} share colour {la[0]}, marker and line style")
-    return out
-
-
-def check_layout(fig: plt.Figure) -> list[tuple[str, str]]:
-    """Render ``fig`` and return every broken rule as ``(rule, detail)`` (empty when the figure passes)."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    found: list[tuple[str, str]] = []
-    for rule, details in ((RULE_TEXT_OVERLAP, _overlaps(fig, renderer)), (RULE_AXIS_LABELS, _missing_labels(fig)),
-                          (RULE_TITLE, _missing_title(fig)), (RULE_CODE_KEYS, _code_keys(fig)),
-                          (RULE_LEGEND_COVER, _legend_cover(fig, renderer)),
-                          (RULE_DISTINCT_SERIES, _look_alikes(fig))):
-        found += [(rule, d) for d in details]
-    return found
-
-
-def enforce_layout(fig: plt.Figure, name: str) -> None:
-    """Raise :class:`LayoutError` for the first broken rule (the message counts the others)."""
-    broken = check_layout(fig)
-    if not broken:
-        return
-    rule, detail = broken[0]
-    more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
-    raise LayoutError(name, rule, detail + more)
-
-
-def save_figure(fig: plt.Figure, name: str, source: str, *, published_only: bool = False) -> Path:
-    """Stamp ``fig``, check its layout (:data:`LAYOUT_RULES`), then save ``<name>.png`` and
-    ``<name>.pdf``; returns the PNG path. Nothing is written when a rule breaks.
+def save_figure(fig: plt.Figure, name: str, source: str | None = None, *, run: RunLike | None = None,
+                published_only: bool = False) -> Path:
+    """Stamp ``fig``, fit its ticks, check its layout (raise or warn, see the module doc), then save
+    ``<name>.png`` and ``<name>.pdf``; returns the PNG path.
 
     ``published_only=True`` marks a figure drawn from published tables alone (no model outputs), which
-    is a real result in every profile; everything else carries the run's banner in smoke/rehearsal."""
-    stamp(fig, source, published_only)
-    enforce_layout(fig, name)
-    out = output_dir() / f"{name}.png"
-    fig.savefig(out, dpi=150, bbox_inches="tight")
-    fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight")
+    is a real result in every profile; everything else carries the run's banner in smoke/rehearsal.
+    ``run=None`` is the deprecated form (the run of :func:`configure`)."""
+    if source is None:
+        raise TypeError(f"save_figure({name!r}) needs source=: the data the figure was drawn from")
+    current = _run(run)
+    stamp(fig, source, published_only, run=current)
+    fit_ticks(fig)
+    _report_layout(fig, name, current)
+    out = output_dir(current) / f"{name}.png"
+    fig.savefig(out, dpi=150, bbox_inches="tight", metadata=PNG_METADATA)
+    fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight", metadata=PDF_METADATA)
     return out
 
 
-def save_table(df: pd.DataFrame, name: str, *, published_only: bool = False) -> Path:
-    """Save a tidy table as ``<name>.csv`` (tables that are not results carry the banner in a column)."""
-    banner = _banner(published_only)
+def save_table(df: pd.DataFrame, name: str, *, run: RunLike | None = None, published_only: bool = False) -> Path:
+    """Save a tidy table as ``<name>.csv`` in the frame's row order with :data:`CSV_FLOAT_FORMAT` and
+    ``\\n`` line ends (tables that are not results carry the banner in a ``note`` column)."""
+    current = _run(run)
+    banner = _banner(published_only, current)
     if banner:
         df = df.assign(note=banner)
-    out = output_dir() / f"{name}.csv"
-    df.to_csv(out, index=False, float_format="%.6g")
+    out = output_dir(current) / f"{name}.csv"
+    df.to_csv(out, index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n", encoding="utf-8")
     return out
