@@ -255,8 +255,7 @@ class Claim:
     high: float
     evidence: str
     variants: tuple[Variant, ...] = ()
-    margin: float = float("nan")
-    rule: str = ""
+    rule: Rule | None = None
     needs: str = ""
     oc: OperatingCharacteristics | None = None
     numbers: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -269,6 +268,11 @@ class Claim:
         object.__setattr__(self, "variants", tuple(self.variants))
         if self.tier == FRAGILE and not self.turning_variants:
             raise ValueError(f"{self.id}: a fragile claim must name the variant(s) it turns on")
+
+    @property
+    def margin(self) -> float:
+        """The smallest effect that matters (the headline rule's margin; NaN without a rule)."""
+        return self.rule.margin if self.rule is not None else float("nan")
 
     @property
     def outcome(self) -> str | None:
@@ -340,7 +344,7 @@ class Claim:
         c = self.counts()
         oc = self.oc
         return {"claim": self.id, "tier": self.tier, "outcome": self.outcome, "statistic": self.statistic,
-                "value": self.value, "low": self.low, "high": self.high, "margin": self.margin, "rule": self.rule,
+                "value": self.value, "low": self.low, "high": self.high, "margin": self.margin, "rule": self.rule.text() if self.rule else "",
                 "n_supports": c["supports"], "n_contradicts": c["contradicts"],
                 "n_inconclusive": c["inconclusive"], "n_not_computed": c["not computed"],
                 "n_variants": len(self.variants),
@@ -361,10 +365,10 @@ class Claim:
                 f"{c['contradicts']} contradict, {c['inconclusive']} inconclusive{oc}")
 
 
-def not_testable(claim_id: str, statistic: str, needs: str, evidence: str = "", margin: float = float("nan")) -> Claim:
+def not_testable(claim_id: str, statistic: str, needs: str, evidence: str = "", rule: Rule | None = None) -> Claim:
     """A claim the data at hand cannot test; ``needs`` says what would make it testable."""
     nan = float("nan")
-    return Claim(claim_id, NOT_TESTABLE, statistic, nan, nan, nan, evidence or needs, margin=margin, needs=needs)
+    return Claim(claim_id, NOT_TESTABLE, statistic, nan, nan, nan, evidence or needs, rule=rule, needs=needs)
 
 
 def evaluate(claim_id: str, statistic: str, headline: Spec, variants: Sequence[Spec], *, rule: Rule,
@@ -377,21 +381,21 @@ def evaluate(claim_id: str, statistic: str, headline: Spec, variants: Sequence[S
     multiverse and the rule's operating characteristics appended; ``oc`` simulates the latter."""
     head = headline.compute()
     if head.outcome is None:
-        return not_testable(claim_id, statistic, needs, head.note, rule.margin)
+        return not_testable(claim_id, statistic, needs, head.note, rule)
     rows = [Variant.of(headline, head, headline=True)]
     rows += [Variant.of(s, s.compute()) for s in variants]
     tier = judge(head.outcome, [v.outcome for v in rows[1:]])
     chars = oc(head) if oc is not None else None
     text = evidence(head) if callable(evidence) else evidence
-    claim = Claim(claim_id, tier, statistic, head.value, head.low, head.high, text, tuple(rows), rule.margin,
-                  rule.text(), "", chars, dict(numbers or {}, headline=head))
+    claim = Claim(claim_id, tier, statistic, head.value, head.low, head.high, text, tuple(rows), rule, "", chars,
+                  dict(numbers or {}, headline=head))
     return replace(claim, evidence=_evidence_tail(claim))
 
 
 def _evidence_tail(claim: Claim) -> str:
     """Evidence + rule + multiverse + operating characteristics, one paragraph."""
     parts = [claim.evidence.rstrip(". ")] if claim.evidence else []
-    parts.append(f"Rule: {claim.rule}; headline {claim.outcome}")
+    parts.append(f"Rule: {claim.rule.text() if claim.rule else 'none'}; headline {claim.outcome}")
     parts.append(f"Multiverse: {claim.multiverse_note}")
     if claim.oc is not None:
         parts.append(claim.oc.text().capitalize())
