@@ -27,6 +27,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from .. import outputs
+
 #: The four verdict tiers, in display order.
 REPRODUCED, FRAGILE, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "fragile", "not reproduced", "not testable here"
 TIERS: tuple[str, ...] = (REPRODUCED, FRAGILE, NOT_REPRODUCED, NOT_TESTABLE)
@@ -227,6 +229,14 @@ def plan_for(run: Run, paper: CachePlan, smoke: CachePlan) -> CachePlan:
     """The smoke plan for random-init runs, the paper plan for ``full`` and ``rehearsal`` (and for
     ``published``, where the plan only names what a full run would read)."""
     return smoke if run.random_weights else paper
+
+
+def inventory_for(plan: CachePlan | None) -> pd.DataFrame:
+    """``model, dataset, prompt_set, status`` of every pair a plan reads (:func:`cliprobust.outputs.inventory`);
+    an empty frame with the same columns for a section without a plan."""
+    if plan is None:
+        return pd.DataFrame(columns=list(outputs.INVENTORY_COLUMNS))
+    return outputs.inventory(plan.models, plan.all_sets, plan.prompt_sets or None)
 
 
 def status_counts(inventory: pd.DataFrame) -> dict[str, int]:

@@ -1,17 +1,19 @@
 """Section 08 -- the claims checklist: every claim C1-C15, judged by its section's claim function.
 
-One registry (:data:`CLAIMS`, frozen :class:`ClaimSpec` rows naming the section module and function
-that judge each claim) and one dispatch path (:func:`claim`): the section module is imported by
-name and its ``claim_cN(run) -> Claim`` is called with the notebook's :class:`~._base.Run`. Results
-are memoized per (claim, run). Claims judged on per-sample caches (``cache_based``) go through
-:func:`~._base.guard_run`, so random-init (``smoke``) or synthetic (``rehearsal``) outputs never
-judge them.
+One registry (:data:`CLAIMS`, frozen :class:`ClaimSpec` rows naming the paper, the section module
+and function that judge each claim) and one dispatch path (:func:`claim`): the section module is
+imported by name and its ``claim_cN(run) -> Claim`` is called with the notebook's
+:class:`~cliprobust.runs.Run` (a run without section options judges every claim under its
+section's headline protocol). Results are memoized per (claim, run). Claims judged on per-sample
+caches (``cache_based``) go through :func:`~cliprobust.verdicts.guard_run`, so random-init
+(``smoke``) or synthetic (``rehearsal``) outputs never judge them.
 
-Tables: :func:`claims_table` (one row per claim: tier, headline statistic with its interval, the
-breaking variants), :func:`multiverse_table` (every claim's variants: the specification curves),
-:func:`tier_counts`. The figures (``plots.spec_curve``, ``plots.claims_overview``) live in
-:mod:`cliprobust.plots`. The claims, their sources, headline protocols and multiverses are described
-for users in ``docs/claims.md``.
+Tables: :func:`claims_table` (one row per claim: tier, the headline's outcome, statistic and
+interval, margin, the counts of supporting / contradicting / inconclusive variants, the headline
+rule's operating characteristics), :func:`multiverse_table` (every claim's variants with their
+outcomes: the specification curves), :func:`tier_counts`. The figures live in
+:mod:`cliprobust.claim_figures`; the claims, their words, margins, scopes and multiverses are
+described for users in ``docs/claims.md``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, TIERS, Claim, Run,  # noqa: F401
-                    guard_run)
+from ..runs import Options as RunOptions
+from ..runs import Run
+from ..verdicts import TIERS, Claim, guard_run
+from ._base import inventory_for
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class ClaimSpec:
 
 
 _TU, _FANG, _INTERP = "Tu et al. NeurIPS 2023", "Fang et al. ICML 2022", "Interpreting CLIP TMLR 2024"
+#: C12 is not Fang et al.'s claim: CLIP §3.3, the fine-tuning studies of Andreassen et al. and WiSE-FT.
+_FT = "Radford et al. 2021; Andreassen et al. 2021; Wortsman et al. 2022"
 
 
 def _spec(cid: str, paper: str, section: str, statement: str, module: str, cache_based: bool) -> ClaimSpec:
@@ -53,21 +58,24 @@ CLAIMS: tuple[ClaimSpec, ...] = (
           "visual_factors", False),
     _spec("C2", _TU, "§4.1", "LAION CLIP more robust on shape than WIT CLIP, less on background and pose",
           "visual_factors", True),
-    _spec("C3", _TU, "§4.2", "CLIP is more shape-biased than other model groups", "shape_bias", False),
+    _spec("C3", _TU, "§4.2", "CLIP is more shape-biased than the other model groups (data: one CLIP model)",
+          "shape_bias", False),
     _spec("C4", _TU, "§4.2", "shape bias weakens after fine-tuning on ImageNet", "shape_bias", True),
-    _spec("C5", _TU, "§5", "within a training source, ImageNet accuracy correlates with OOD detection",
+    _spec("C5", _TU, "§5", "within a CLIP training source, ImageNet accuracy strongly correlates with OOD detection",
           "ood_detection", False),
     _spec("C6", _TU, "§5", "in12k/21k->1k fine-tuning detects OOD better than 1k; some CLIP-FT worse than zero-shot",
           "ood_detection", False),
-    _spec("C7", _TU, "§6.1", "CLIP not consistently better calibrated; training data matter", "calibration", False),
+    _spec("C7", _TU, "§6.1", "CLIP is not consistently better calibrated than ImageNet models", "calibration", False),
     _spec("C8", _TU, "§6.1", "after temperature scaling, zero-shot CLIP is better calibrated at equal accuracy",
           "calibration", True),
     _spec("C9", _TU, "§6.2", "test-time prompts change accuracy, calibration and OOD detection in mixed ways",
           "prompt_sensitivity", True),
     _spec("C10", _FANG, "Fig. 1 / §3", "zero-shot CLIP has large ER on R, Sketch, ObjectNet, A (small on V2)",
           "effective_robustness", False),
-    _spec("C11", _FANG, "§4-5", "ER is set by the pre-training data, not model size", "effective_robustness", False),
-    _spec("C12", _FANG, "§5", "fine-tuning CLIP on ImageNet erodes its ER", "effective_robustness", False),
+    _spec("C11", _FANG, "§4-5", "a larger training set does not by itself give more ER: the distribution does",
+          "effective_robustness", False),
+    _spec("C12", _FT, "CLIP §3.3; WiSE-FT", "fine-tuning CLIP on ImageNet erodes its ER", "effective_robustness",
+          False),
     _spec("C13", _INTERP, "outlier features", "robust zero-shot CLIP encoders have outlier features (high kurtosis)",
           "outlier_features", True),
     _spec("C14", _INTERP, "outlier features", "outlier features appear only in the robust models",
@@ -89,12 +97,7 @@ def spec(claim_id: str) -> ClaimSpec:
 
 # --------------------------------------------------------------------------- the one dispatch path
 
-_MEMO: dict[tuple[str, str, str], Claim] = {}
-
-
-def _run_key(run: Run) -> tuple[str, str]:
-    """Hashable identity of a run (its options may hold unhashable values)."""
-    return run.profile, repr(sorted(run.options.items()))
+_MEMO: dict[tuple[str, Run], Claim] = {}
 
 
 def _module(name: str) -> Any:
@@ -105,7 +108,7 @@ def _module(name: str) -> Any:
 def claim(claim_id: str, run: Run = Run()) -> Claim:
     """The :class:`Claim` of ``claim_id`` under ``run``: the section's ``claim_cN(run)``, guarded for
     cache-based claims, checked to carry its own id, memoized per (claim, run)."""
-    key = (claim_id, *_run_key(run))
+    key = (claim_id, run)
     if key not in _MEMO:
         s = spec(claim_id)
         result = getattr(_module(s.module), s.function)(run)
@@ -113,7 +116,7 @@ def claim(claim_id: str, run: Run = Run()) -> Claim:
             raise TypeError(f"{s.module}.{s.function} returned {type(result).__name__}, not a Claim")
         if result.id != claim_id:
             raise ValueError(f"{s.module}.{s.function} returned claim {result.id!r}, expected {claim_id!r}")
-        _MEMO[key] = guard_run(result, run, cache_based=s.cache_based)
+        _MEMO[key] = guard_run(result, run.banner, cache_based=s.cache_based)
     return _MEMO[key]
 
 
@@ -125,15 +128,16 @@ def clear_memo() -> None:
 # --------------------------------------------------------------------------- tables
 
 #: Columns of :func:`claims_table`, in order.
-TABLE_COLUMNS: tuple[str, ...] = ("claim", "paper", "section", "statement", "tier", "statistic", "value", "low",
-                                  "high", "breaking_variants", "holding_variants", "multiverse_note", "n_variants",
-                                  "evidence", "needs", "cache_based")
+TABLE_COLUMNS: tuple[str, ...] = (
+    "claim", "paper", "section", "statement", "tier", "outcome", "statistic", "value", "low", "high", "margin", "rule",
+    "n_supports", "n_contradicts", "n_inconclusive", "n_not_computed", "n_variants", "oc_supports_at_margin",
+    "oc_supports_at_zero", "breaking_variants", "multiverse_note", "evidence", "needs", "cache_based")
 
 
 def claims_table(run: Run = Run()) -> pd.DataFrame:
-    """One row per claim (:data:`TABLE_COLUMNS`): tier, headline statistic with its interval, the
-    variants that break it (and, for a claim that is not reproduced, those under which it would
-    hold), the evidence, and what a not-testable claim needs."""
+    """One row per claim (:data:`TABLE_COLUMNS`): tier, the headline's outcome, statistic, interval
+    and margin, the variants' outcome counts, the rule's operating characteristics, the variants
+    that go against the headline, the evidence, and what a not-testable claim needs."""
     rows = []
     for s in CLAIMS:
         c = claim(s.id, run)
@@ -154,9 +158,31 @@ def tier_counts(table: pd.DataFrame) -> dict[str, int]:
     return {t: int((table["tier"] == t).sum()) for t in TIERS}
 
 
-def headline_text(row: Any) -> str:
-    """``statistic = value [low, high]`` of one claims-table row (value and interval when computed)."""
-    if not np.isfinite(row.value):
-        return row.statistic
-    ci = f" [{row.low:.3g}, {row.high:.3g}]" if np.isfinite(row.low) and np.isfinite(row.high) else ""
-    return f"{row.statistic} = {row.value:.3g}{ci}"
+
+
+# --------------------------------------------------------------------------- the section interface
+
+@dataclass(frozen=True)
+class Options(RunOptions):
+    """The checklist has no protocol options of its own: every claim is judged under its section's
+    headline protocol (a claim under another protocol: ``claim("C5", Run.from_params(profile,
+    ood_detection.Options, score="max_logit"))``)."""
+
+
+#: The checklist reads no caches of its own (each claim's section does).
+PAPER_PLAN = SMOKE_PLAN = None
+
+
+def cache_plan(run: Run) -> None:
+    """No plan: the checklist reads what each claim's section reads."""
+    return None
+
+
+def cache_inventory(run: Run) -> pd.DataFrame:
+    """No inventory of its own (an empty frame with the inventory columns)."""
+    return inventory_for(None)
+
+
+def claims(run: Run = Run()) -> tuple[Claim, ...]:
+    """Every claim C1-C15 under ``run``, in registry order."""
+    return tuple(claim(s.id, run) for s in CLAIMS)
