@@ -12,9 +12,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from cliprobust import claim_figures, layout, paths, plots, runs, style  # noqa: E402
-from cliprobust.sections._base import (FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED,  # noqa: E402
-                                       SYNTHETIC_BANNER, Claim, Run, Variant)
+from cliprobust import layout, paths, plots, runs, style  # noqa: E402
+from cliprobust.sections._base import SYNTHETIC_BANNER, Run  # noqa: E402
 
 
 @pytest.fixture
@@ -204,48 +203,6 @@ def test_save_figure_raises_naming_figure_and_rule_and_writes_nothing(figdir) ->
         plots.save_figure(fig, "broken", source="unit test")
     assert err.value.figure == "broken" and err.value.rule == layout.RULE_TITLE
     assert not list(figdir.glob("broken.*"))
-    plt.close(fig)
-
-
-def _claim() -> Claim:
-    variants = (
-        Variant("baseline=testbed-standard", "headline", 0.08, 0.05, 0.11, True, headline=True, n=80),
-        Variant("baseline=timm-in1k", "timm ImageNet-1k models", 0.03, -0.01, 0.07, False, n=98),
-        Variant("drop-source=YFCC-15M", "leave YFCC-15M out", 0.12, 0.09, 0.15, True, n=49),
-        Variant("score=maxlogit", "not in the data", float("nan"), note="no logits published"),
-    )
-    return Claim("C11", FRAGILE, "between-source SD / within-source SD of ER", 0.08, 0.05, 0.11,
-                 "fails without ...", variants)
-
-
-def test_spec_curve_sorts_marks_headline_and_passes_layout() -> None:
-    fig = claim_figures.spec_curve(_claim())
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "baseline=timm-in1k", "baseline=testbed-standard", "drop-source=YFCC-15M"]
-    assert ax.get_yticklabels()[1].get_fontweight() == "bold"
-    labels = ax.get_legend_handles_labels()[1]
-    assert set(labels) == {"rule holds", "rule fails", "headline protocol"}
-    assert "score=maxlogit" in ax.get_xlabel()  # listed as not computed
-    assert plots.check_layout(fig) == []
-    plt.close(fig)
-
-
-def test_claims_overview_shows_every_tier_and_passes_layout() -> None:
-    claims = [
-        Claim("C1", REPRODUCED, "factors with ER > 0", 7, 6, 8, "ok"),
-        _claim(),
-        Claim("C5", NOT_REPRODUCED, "Spearman ρ (ID accuracy, AUROC)", 0.1, -0.2, 0.4, "no"),
-        Claim("C9", NOT_TESTABLE, "ρ", float("nan"), float("nan"), float("nan"), "n/a",
-              needs="caches of real weights for 51 CLIP models x 4 prompt sets"),
-    ]
-    fig = claim_figures.claims_overview(claims)
-    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
-    assert titles == ["C1: reproduced", "C11: fragile", "C5: not reproduced", "C9: not testable here"]
-    colours = {ax.title.get_color() if ax.get_title() else ax._left_title.get_color() for ax in fig.axes[:4]}
-    assert len(colours) == 4
-    assert "baseline=timm-in1k" in fig.axes[1].get_xlabel()
-    assert plots.check_layout(fig) == []
     plt.close(fig)
 
 
