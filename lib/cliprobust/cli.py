@@ -230,7 +230,7 @@ def cmd_cache_verify(args: argparse.Namespace) -> int:
     """``cliprobust cache verify``: sha256 of every stored file against its meta.json; exit 1 on a mismatch."""
     from pathlib import Path
 
-    from tqdm import tqdm
+    from .progress import progress as tqdm
 
     from . import cache
 

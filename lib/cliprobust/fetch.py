@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
-from tqdm import tqdm
+from .progress import progress as tqdm
 
 from . import paths
 

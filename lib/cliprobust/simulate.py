@@ -693,7 +693,7 @@ def _durable(fsync: bool) -> Iterator[None]:
 def simulate(models: str, dataset_names: list[str], fraction: float, seed: int = 0, prompt_set: str | None = None,
              chunk_size: int = CHUNK_SIZE, progress: bool = True, fsync: bool = False) -> Iterator[Path]:
     """Write the synthetic entries of every (model, data set) into ``paths.cache_dir()``, model by model."""
-    from tqdm import tqdm
+    from .progress import progress as tqdm
 
 
     prompt_set = prompt_set or prompts.default_prompt_set()

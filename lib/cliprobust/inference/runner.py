@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from ..progress import progress as tqdm
 
 from .. import cache, datasets
 from ..datasets import FileList
