@@ -194,7 +194,7 @@ def test_fast_auroc_matches_the_metric() -> None:
 
 def test_imagenet_ids_are_real_imagenetx_files(grid) -> None:
     from cliprobust import labels as label_maps
-    from cliprobust.sections import visual_factors
+    from cliprobust.sections.visual_factors import tables as visual_factors
 
     ann = visual_factors.annotations_by_file()
     wnids = label_maps.imagenet_wnids()
@@ -211,14 +211,14 @@ def test_imagenet_ids_are_real_imagenetx_files(grid) -> None:
 def test_factor_table_from_synthetic_imagenet(grid) -> None:
     from cliprobust import outputs
     from cliprobust.metrics import factors as F
-    from cliprobust.sections import visual_factors
+    from cliprobust.sections.visual_factors import caches, tables
 
     # the factor tables need a prediction for every annotated image: restrict to the simulated ones
     # (the same images for every model at one seed and fraction)
     names = [f.split("/")[-1] for f in _load(FT, "imagenet").file_ids]
-    ann = visual_factors.annotations_by_file().loc[names]
+    ann = tables.annotations_by_file().loc[names]
     inv = outputs.inventory(list(MODELS), ["imagenet"])
-    table = visual_factors.cached_factor_table(inv, ann)
+    table = caches.cached_factor_table(inv, ann)
     assert sorted(table.index) == sorted(MODELS)
     paper = table[list(F.PAPER_FACTORS)].to_numpy(dtype=float)
     assert np.isfinite(paper).all() and ((paper >= 0) & (paper <= 1)).all()
@@ -243,7 +243,7 @@ def test_small_imagenet_draw_covers_every_factor() -> None:
 def test_ad_hoc_model_ids_get_published_or_default_targets(mirror):
     """A model outside the zoo (an ad-hoc timm/open_clip id) is simulated too: its own published row
     where one exists, the documented defaults otherwise."""
-    from cliprobust.inference.entries import resolve_entry
+    from cliprobust.model_entries import resolve_entry
 
     entry = resolve_entry("timm:resnet50.a1_in1k")
     targets = simulate.accuracy_targets(entry)

@@ -406,7 +406,7 @@ def _fingerprint(rows: list[tuple[str, str]]) -> str:
 @lru_cache(maxsize=1)
 def _imagenetx_val() -> pd.DataFrame:
     """ImageNet-X top-factor val annotations (prototypes dropped): the table the visual-factor section
-    keys its per-image predictions on (``visual_factors.annotations_by_file``), by file name."""
+    keys its per-image predictions on (``visual_factors.tables.annotations_by_file``), by file name."""
     return published.imagenetx_annotations("top").set_index("file_name")
 
 
