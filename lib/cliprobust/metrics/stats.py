@@ -14,7 +14,8 @@ Pure numpy/scipy, no torch, no file access. Conventions (declared once):
 
 The API in one list: :func:`resample_indices`, :func:`percentile_interval`, :func:`bootstrap`,
 :func:`bca_interval`, :func:`cluster_mean_interval`, :func:`pooled_within_sd`, :func:`wilson_interval`,
-:func:`binomial_draws`, :func:`correlation_interval`, :func:`holm`, :func:`line_equality`.
+:func:`binomial_draws`, :func:`correlation_interval`, :func:`rowwise_correlation`,
+:func:`fisher_interval`, :func:`holm`, :func:`line_equality`.
 """
 
 from __future__ import annotations
@@ -198,6 +199,28 @@ def correlation_interval(x: np.ndarray, y: np.ndarray, method: str = "spearman",
     idx = resample_indices(x.size, n_boot, seed)
     low, high = percentile_interval(_rowwise_corr(x[idx], y[idx], method), level)
     return Interval(value, float(low), float(high), level)
+
+
+def rowwise_correlation(a: np.ndarray, b: np.ndarray, method: str = "spearman") -> np.ndarray:
+    """Correlation of each row pair of (B, n) arrays: vectorised simulations and resamples."""
+    return _rowwise_corr(np.asarray(a, dtype=float), np.asarray(b, dtype=float), method)
+
+
+def fisher_interval(r: np.ndarray | float, n: np.ndarray | int, method: str = "spearman",
+                    level: float = CI_LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Fisher-z interval(s) of correlation(s) ``r`` from ``n`` pairs, vectorised: SE of atanh(r) is
+    1/sqrt(n-3) for Pearson and sqrt((1 + r^2/2)/(n-3)) for Spearman (Bonett & Wright 2000,
+    Psychometrika 65:23), which keeps coverage for the few models of one training source where a
+    percentile bootstrap of rank correlations does not. |r| = 1 gives a degenerate interval at r."""
+    r = np.clip(np.asarray(r, dtype=float), -1 + 1e-12, 1 - 1e-12)
+    n = np.asarray(n, dtype=float)
+    if method not in ("spearman", "pearson"):
+        raise ValueError(f"unknown correlation {method!r}: 'spearman' or 'pearson'")
+    var = (1 + r ** 2 / 2) if method == "spearman" else np.ones_like(r)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = sps.norm.ppf(0.5 + level / 2) * np.sqrt(np.where(n > 3, var / (n - 3), np.nan))
+    z = np.arctanh(r)
+    return np.tanh(z - half), np.tanh(z + half)
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
