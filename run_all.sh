@@ -7,7 +7,7 @@
 #   ./run_all.sh --profile rehearsal --fraction 0.01     # the full profile on SYNTHETIC caches (no weights, no data)
 #   ./run_all.sh --profile rehearsal --models 'open_clip:ViT-B-32/*' --only 01   # full/rehearsal: fewer models
 #   ./run_all.sh --only 03                # one notebook
-#   ./run_all.sh --tests                  # the whole test suite (pytest + nbval + smoke run)
+#   ./run_all.sh --tests                  # the whole test suite (fixpoint, smoke run, zoo rehearsal, pytest + nbval)
 #   ./run_all.sh --data-mirror DIR            # offline: read data from a local mirror instead of downloading
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,6 +21,7 @@ SMOKE_MODELS="smoke"
 FULL_MODELS="paper"
 FULL_DATASETS="imagenet,imagenet-v2,imagenet-r,imagenet-sketch,objectnet,imagenet-a,imagenet-o,inaturalist,sun,places,textures,cue-conflict"
 FRACTION=0.01   # rehearsal: share of each test set's images simulated
+CI_FRACTION=0.002  # --tests: the smallest fraction at which the whole-zoo rehearsal still draws every figure
 usage() { sed -n '2,11p' "$0"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -66,14 +67,9 @@ echo "[run_all] fetching published tables"
 "$PY" -m cliprobust.fetch published/ imagenetx/ model-vs-human/ openood/
 
 run_notebooks() {  # $1 = profile, $2 = output folder for executed notebooks
-  local profile=$1 outdir=$2 nb name
-  mkdir -p "$outdir"
-  for nb in notebooks/[0-9][0-9]_*.ipynb; do
-    name=$(basename "$nb")
-    [[ -n "$ONLY" && "$name" != "$ONLY"* ]] && continue
-    echo "[run_all] $profile: $name"
-    "$BIN/papermill" --no-progress-bar --log-level ERROR -k cliprobust "$nb" "$outdir/$name" -p profile "$profile" >/dev/null
-  done
+  # papermill on an IPC-transport kernel; each executed notebook is normalised (no timestamps, durations
+  # or random ids), so re-running unchanged code leaves git status clean (cliprobust.notebook_run)
+  "$PY" -m cliprobust.notebook_run run --profile "$1" --out "$2" --only "$ONLY" notebooks/[0-9][0-9]_*.ipynb
 }
 
 run_engine() {  # $1 = profile
@@ -111,14 +107,31 @@ rehearsal_env() { export CLIPROBUST_CACHE_DIR="$ROOT/data/synthetic-outputs"; }
 smoke_env() { export CLIPROBUST_CACHE_DIR="$ROOT/data/smoke-outputs" CLIPROBUST_PROMPT_SET=photo; }
 
 if [[ "$MODE" == tests ]]; then
-  # --- tests: the smoke profile end to end, then unit tests + nbval of committed notebook outputs -----
-  ( smoke_env; run_engine smoke; run_notebooks smoke "$ROOT/figures/smoke/notebooks" )
+  # --- tests: (a) fixpoint of the published profile and (b) the smoke profile end to end, side by side;
+  # (c) a rehearsal of the whole zoo at CI_FRACTION; (d) unit tests + nbval of the committed notebooks ----
+  SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cliprobust-tests.XXXXXX")
+  failed=()
+  "$PY" -m cliprobust.notebook_run fixpoint --keep "$SCRATCH/fixpoint" >"$SCRATCH/fixpoint.log" 2>&1 &
+  fixpoint_pid=$!
+  # (set -e does not reach into a tested subshell: each step is chained with &&)
+  ( smoke_env && run_engine smoke && run_notebooks smoke "$ROOT/figures/smoke/notebooks" ) || failed+=("smoke profile")
+  wait "$fixpoint_pid" || failed+=("fixpoint (committed outputs differ from what the code makes)")
+  cat "$SCRATCH/fixpoint.log"
+  ( export CLIPROBUST_CACHE_DIR="$SCRATCH/rehearsal-outputs" CLIPROBUST_FIGURES_DIR="$SCRATCH/rehearsal-figures"
+    FRACTION=$CI_FRACTION && simulate && verify_cache && run_notebooks rehearsal "$SCRATCH/rehearsal-notebooks"
+  ) || failed+=("whole-zoo rehearsal at fraction $CI_FRACTION")
   set +e
   "$BIN/pytest" tests notebooks --nbval-lax --nbval-kernel-name cliprobust -p no:cacheprovider
   rc=$?
   set -e
-  if [[ $rc -eq 5 ]]; then echo "run_all.sh: pytest collected no tests — failing" >&2; exit 1; fi
-  exit $rc
+  if [[ $rc -eq 5 ]]; then echo "run_all.sh: pytest collected no tests — failing" >&2; rc=1; fi
+  [[ $rc -eq 0 ]] || failed+=("pytest")
+  if [[ ${#failed[@]} -gt 0 ]]; then
+    printf 'run_all.sh --tests FAILED: %s (outputs of this run: %s)\n' "$(IFS=';'; echo "${failed[*]}")" "$SCRATCH" >&2
+    exit 1
+  fi
+  rm -rf "$SCRATCH"
+  exit 0
 fi
 
 # --- 3. notebooks -----------------------------------------------------------------------------------
