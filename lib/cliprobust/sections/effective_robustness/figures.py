@@ -9,7 +9,7 @@
   LAION size's own logit line against the baseline's (claim C11's question).
 - :func:`plot_finetune_pairs` -- zero-shot vs fine-tuned ER of each weight set (claim C12).
 
-Plotting only: every number comes from :mod:`.er_tables`; colours, markers and names from
+Plotting only: every number comes from :mod:`.tables`, :mod:`.sources` and :mod:`.pairing`; colours, markers and names from
 :mod:`cliprobust.style`.
 """
 
@@ -20,12 +20,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from .. import style
-from ..metrics import robustness, stats
-from .er_tables import (
+from ... import style
+from ...metrics import robustness, stats
+from .options import (
     BASELINE_MORE_DATA, BASELINE_TESTBED, BASELINE_TIMM, MEAN_SHIFT, MEAN_SHIFT_4, MODEL_SET_ALL, MODEL_SET_ZOO,
-    NEAR_CHANCE, SCALING_SIZE_ORDER, clip_members, data_study_set, er_frame, finetune_pairs,
+    NEAR_CHANCE,
 )
+from .pairing import finetune_pairs
+from .sources import SCALING_SIZE_ORDER, data_study_set
+from .tables import clip_members, er_frame
 
 #: Baseline points and line: the style's reserved baseline grey (never a pre-training source).
 BASELINE_COLOR = style.BASELINE_GREY
