@@ -23,7 +23,7 @@ from ...metrics import factors as F
 from ..effective_robustness.options import Options as EROptions
 from ..effective_robustness.tables import model_table
 from ..ood_detection.cood import cood_summary
-from ..shape_bias import shape_bias_table
+from ..shape_bias.trials import shape_bias_table
 from ..visual_factors.lines import factor_er_frame
 from ..visual_factors.tables import CLIP_ROWS, factor_table
 from . import figures
@@ -82,7 +82,7 @@ def _notes(row: ModelRow, opts: EROptions) -> tuple[str, ...]:
     twin = published_twin(row, opts)
     if twin:
         out.append(f"the accuracies repeat the published row {twin}: the same weights are already in the "
-                   f"zoo's tables and in the populations below (a 'new' model is then counted twice)")
+                   f"published tables and in the populations below (a 'new' model is then counted twice)")
     if "objectnet" not in row.accuracy:
         out.append("no ObjectNet: the mean-shift ER is over 4 shifts (mean-shift-4), as for fine-tunes")
     out.append("ObjectNet protocols differ: open_clip's rows use a 113-name zero-shot head without the border "
@@ -118,7 +118,11 @@ def summary(card: Card) -> pd.DataFrame:
 
 def card_figures(card: Card, opts: EROptions = EROptions()) -> tuple[dict[str, plt.Figure], list[str]]:
     """The card's figures by file stem, and the panels left out for want of columns."""
-    row, out, missing = card.row, {"er": figures.plot_er(card.row, card.er, opts)}, []
+    row, out, missing = card.row, {}, []
+    if len(card.er):
+        out["er"] = figures.plot_er(row, card.er, opts)
+    else:
+        missing.append("ER panels (needs ImageNet and at least one shift)")
     if card.factor_er is not None:
         out["factors"] = figures.plot_factors(row, card.factor_er, factor_card(row)[1])
     else:

@@ -62,7 +62,8 @@ def _shift_columns(row: ModelRow, opts: EROptions) -> dict[str, tuple[str, tuple
     out = {s: (x, (s,)) for s, x in opts.shift_id.items() if s in row.accuracy}
     if all(s in row.accuracy for s in opts.shifts):
         out[MEAN_SHIFT] = (ID_TEST_SET, tuple(opts.shifts))
-    out[MEAN_SHIFT_4] = (ID_TEST_SET, FT_SHIFTS)
+    if all(s in row.accuracy for s in FT_SHIFTS):
+        out[MEAN_SHIFT_4] = (ID_TEST_SET, FT_SHIFTS)
     return out
 
 
@@ -70,8 +71,11 @@ def er_points(row: ModelRow, opts: EROptions = EROptions()) -> pd.DataFrame:
     """The ER section's rows (point, baseline-resampling interval) for the card's row only."""
     acc, base = _table_with(row, opts)
     cols = _shift_columns(row, opts)
+    if not cols:
+        return pd.DataFrame(columns=[*robustness.ER_COLUMNS])
     t = opts.transform
-    parts = [robustness.er_table(acc, {s: x for s, (x, _) in cols.items() if s in opts.shift_id}, base, t)]
+    single = {s: x for s, (x, _) in cols.items() if s in opts.shift_id}
+    parts = [robustness.er_table(acc, single, base, t)] if single else []
     for shift, (x, ys) in cols.items():
         if shift not in opts.shift_id:
             part = robustness.er_of_mean_accuracy(acc, list(ys), x, base, transform=t)
