@@ -340,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser, _simulate_parser):
         add(sub)
+    importlib.import_module(".card_cli", __package__).add_parser(sub)
     return parser
 
 
