@@ -1,4 +1,5 @@
-"""Section 03 (shape bias): deduplicated model-vs-human trials, grouped shape bias, C3 multiverse, C4, cache path."""
+"""Section 03 (shape bias): deduplicated model-vs-human trials, grouped shape bias with the two-level
+bootstrap, figures and the cache path; the claims are in ``tests/test_shape_bias_claims.py``."""
 
 from __future__ import annotations
 
@@ -10,20 +11,22 @@ import pytest
 
 from cliprobust import cache, fetch, published
 from cliprobust.metrics import shape_bias as S
-from cliprobust.sections import shape_bias as B
-from cliprobust.sections._base import FRAGILE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Run
+from cliprobust.runs import Run, UnknownOptionError
+from cliprobust.sections import shape_bias as sec
+from cliprobust.sections.shape_bias import c3, caches, figures
+from cliprobust.sections.shape_bias import trials as T
 
 NB = 200  # bootstrap draws in tests (the notebooks use stats.N_BOOT)
 
 
 @pytest.fixture(scope="module")
 def trials(mirror: Path) -> pd.DataFrame:
-    return B.mvh_trials()
+    return T.mvh_trials()
 
 
 @pytest.fixture(scope="module")
 def table(trials) -> pd.DataFrame:
-    return B.shape_bias_table(trials, n_boot=NB)
+    return T.shape_bias_table(trials, n_boot=NB)
 
 
 def _loop_shape_bias(rows: pd.DataFrame) -> float:
@@ -41,7 +44,7 @@ def test_dedupe_drops_the_four_duplicate_models(trials) -> None:
     assert trials.loc[trials["kind"] == "human", "subject"].nunique() == 10
     models = set(trials.loc[trials["kind"] == "model", "subject"])
     assert len(models) == 15 - 4 and not models & set(published.MVH_DUPLICATES)
-    assert models == set(B.MVH_MODEL_GROUPS)
+    assert models == set(T.MVH_MODEL_GROUPS)
     assert (trials.groupby("subject").size() == 1280).all()
 
 
@@ -51,7 +54,7 @@ def test_dedupe_refuses_models_that_differ(mirror: Path) -> None:
     other = "car" if raw.at[i, "response"] != "car" else "dog"
     raw.loc[i, "response"] = other
     with pytest.raises(ValueError, match="deit-insup"):
-        B.dedupe_trials(raw)
+        T.dedupe_trials(raw)
 
 
 def test_member_and_group_rows_equal_loop(table, trials) -> None:
@@ -60,7 +63,7 @@ def test_member_and_group_rows_equal_loop(table, trials) -> None:
     for name, rows in trials.groupby("subject"):
         assert members.loc[name, "shape_bias"] == pytest.approx(_loop_shape_bias(rows), abs=1e-12), name
     groups = table[table["level"] == "group"].set_index("group")
-    assert list(groups.index) == list(B.GROUPS)
+    assert list(groups.index) == list(T.GROUPS)
     for g, rows in trials.groupby("group"):
         assert groups.loc[g, "shape_bias"] == pytest.approx(_loop_shape_bias(rows), abs=1e-12), g
         assert groups.loc[g, "n_members"] == rows["subject"].nunique()
@@ -76,7 +79,7 @@ def test_direction_human_clip_supervised(table) -> None:
 
 
 def test_per_category_equals_loop(trials) -> None:
-    pc = B.per_category_frame(trials)
+    pc = T.per_category_frame(trials)
     clip = pc[(pc["level"] == "member") & (pc["name"] == "clip")].set_index("category")["shape_bias"]
     assert set(clip.index) == set(S.CATEGORIES_16)
     rows = trials[trials["subject"] == "clip"]
@@ -85,45 +88,31 @@ def test_per_category_equals_loop(trials) -> None:
         hits = ((sub["response"] == sub["shape"]) | (sub["response"] == sub["texture"])) & (sub["shape"] != sub["texture"])
         expected = _loop_shape_bias(sub) if hits.any() else np.nan
         assert clip[cat] == pytest.approx(expected, nan_ok=True), cat
-    assert set(pc.loc[pc["level"] == "group", "name"]) == set(B.GROUPS)
-
-
-def _synthetic_trials(trials: pd.DataFrame, subject: str, group: str, p_shape: float, seed: int) -> pd.DataFrame:
-    """A fake decision maker: answers the shape cue with probability p_shape, else the texture cue."""
-    base = trials[trials["subject"] == "clip"][["stimulus", "shape", "texture"]].reset_index(drop=True)
-    pick = np.random.default_rng(seed).random(len(base)) < p_shape
-    return base.assign(subject=subject, group=group, label=subject, kind="model",
-                       response=np.where(pick, base["shape"], base["texture"]))
-
-
-def _population(trials: pd.DataFrame, clip: float, others: dict[str, tuple[str, float]]) -> pd.DataFrame:
-    parts = [_synthetic_trials(trials, "clip", "clip", clip, 0)]
-    parts += [_synthetic_trials(trials, name, grp, p, k + 1) for k, (name, (grp, p)) in enumerate(others.items())]
-    return pd.concat(parts, ignore_index=True)
+    assert set(pc.loc[pc["level"] == "group", "name"]) == set(T.GROUPS)
 
 
 def test_hits_and_draws_equal_the_loop(trials) -> None:
-    h = B.hits(trials)
+    h = T.hits(trials)
     assert h.shape.shape == (21, 1280) and (h.shape + h.texture <= 1).all()
     for name, rows in list(trials.groupby("subject"))[:4]:
-        assert B.shape_bias_draws(h, [name])[0] == pytest.approx(_loop_shape_bias(rows), abs=1e-12)
+        assert T.shape_bias_draws(h, [name])[0] == pytest.approx(_loop_shape_bias(rows), abs=1e-12)
     sup = [s for s, g in zip(h.subjects, h.groups) if g == "supervised"]
     pooled = _loop_shape_bias(trials[trials["subject"].isin(sup)])
-    assert B.shape_bias_draws(h, sup, "pooled")[0] == pytest.approx(pooled, abs=1e-12)
+    assert T.shape_bias_draws(h, sup, "pooled")[0] == pytest.approx(pooled, abs=1e-12)
     mean = np.mean([_loop_shape_bias(trials[trials["subject"] == s]) for s in sup])
-    assert B.shape_bias_draws(h, sup, "member-mean")[0] == pytest.approx(mean, abs=1e-12)
-    pc = B.per_category_frame(trials)
+    assert T.shape_bias_draws(h, sup, "member-mean")[0] == pytest.approx(mean, abs=1e-12)
+    pc = T.per_category_frame(trials)
     cat = pc[(pc["level"] == "group") & (pc["name"] == "supervised")]["shape_bias"].mean()
-    assert B.shape_bias_draws(h, sup, "category-mean")[0] == pytest.approx(cat, abs=1e-12)
+    assert T.shape_bias_draws(h, sup, "category-mean")[0] == pytest.approx(cat, abs=1e-12)
 
 
 def test_stimulus_bootstrap_matches_scipy(trials) -> None:
     """The CI of one model's shape bias equals scipy.stats.bootstrap's percentile interval over stimuli
     up to Monte-Carlo error."""
     from scipy import stats as sps
-    h = B.hits(trials)
+    h = T.hits(trials)
     i = h.subjects.index("clip")
-    tab = B.shape_bias_table(trials, n_boot=2000)
+    tab = T.shape_bias_table(trials, n_boot=2000)
     ours = tab[tab["level"] == "member"].set_index("name").loc["clip"]
     ref = sps.bootstrap((h.shape[i], h.texture[i]), lambda s, t: s.sum() / (s.sum() + t.sum()), paired=True,
                         vectorized=False, n_resamples=2000, method="percentile", random_state=1)
@@ -131,67 +120,40 @@ def test_stimulus_bootstrap_matches_scipy(trials) -> None:
     assert ours["ci_high"] == pytest.approx(ref.confidence_interval.high, abs=0.01)
 
 
-def test_paired_difference_is_narrower_than_unpaired(trials) -> None:
-    comp = B.c3_comparisons(trials, unit="model", n_boot=NB).set_index("compared")
-    r = comp.loc["ViT-B MoCo-v3"]
-    # the two own intervals overlap (issue 11), the paired interval of the difference is narrower than
-    # the difference of the two interval half-widths added up
-    assert r["clip_low"] < r["other_high"]
-    assert (r["high"] - r["low"]) < (r["clip_high"] - r["clip_low"]) + (r["other_high"] - r["other_low"])
-    from statsmodels.stats.multitest import multipletests
-    np.testing.assert_allclose(comp["p_adj"], multipletests(comp["p"], method="holm")[1])
+def test_two_level_bootstrap_equals_a_loop(trials) -> None:
+    """The vectorised two-level draws equal a plain loop: draw members, then stimuli, pool the hits."""
+    h = T.hits(trials)
+    ssl = [s for s, g in zip(h.subjects, h.groups) if g == "self-supervised"]
+    w, mi = T.stimulus_weights(len(h.stimuli), 20, 3), T.member_draws(len(ssl), 20, 4)
+    fast = T.shape_bias_draws(h, ssl, "pooled", w, mi)
+    idx = T.stats.resample_indices(len(h.stimuli), 20, 3)
+    by = {s: g.set_index("stimulus") for s, g in trials.groupby("subject")}
+    for b in range(20):
+        stim = [h.stimuli[i] for i in idx[b]]
+        rows = pd.concat([by[ssl[m]].loc[stim] for m in mi[b]])
+        assert fast[b] == pytest.approx(_loop_shape_bias(rows), abs=1e-12)
 
 
-def test_claim_c3_tiers_on_synthetic_trials(trials) -> None:
-    far = _population(trials, 0.8, {"a": ("supervised", 0.25), "b": ("supervised", 0.3),
-                                    "c": ("self-supervised", 0.3), "d": ("self-supervised", 0.35)})
-    assert B.claim_c3(Run(), trials=far, n_boot=NB).tier == REPRODUCED
-    # one self-supervised model as shape-biased as CLIP: groups still differ, models do not
-    close = _population(trials, 0.6, {"a": ("supervised", 0.25), "b": ("supervised", 0.3),
-                                      "c": ("self-supervised", 0.3), "d": ("self-supervised", 0.6)})
-    c = B.claim_c3(Run(), trials=close, n_boot=NB)
-    assert c.tier == FRAGILE and "unit=model" in c.breaking_variants, c.variants_frame()
-    low = _population(trials, 0.3, {"a": ("supervised", 0.3), "c": ("self-supervised", 0.35)})
-    assert B.claim_c3(Run(), trials=low, n_boot=NB).tier == NOT_REPRODUCED
-
-
-def test_claim_c3_on_published_trials(trials) -> None:
-    c = B.claim_c3(Run(), trials=trials, n_boot=NB)
-    vf = c.variants_frame().set_index("name")
-    assert vf["headline"].sum() == 1 and len(vf) == 1 + len(B.C3_VARIANTS)
-    comp = c.numbers["comparisons"].set_index("compared")
-    assert list(comp.index) == list(B.C3_COMPARED)
-    # data facts: CLIP ViT-B/16 0.476; the closest model is ViT-B MoCo-v3 (0.446) and the closest group
-    # the self-supervised one (0.327)
-    assert comp["clip"].iloc[0] == pytest.approx(0.4757, abs=5e-4)
-    assert comp.loc["self-supervised", "other"] == pytest.approx(0.327, abs=5e-4)
-    assert "ViT-B MoCo-v3" in vf.loc["unit=model", "note"]
-    assert c.value == pytest.approx(comp["diff"].min())
-    assert "One CLIP model" in c.evidence
-    # an option changes the headline protocol
-    m = B.claim_c3(Run(options={"unit": "model"}), trials=trials, n_boot=NB)
-    assert m.numbers["protocol"]["unit"] == "model" and len(m.numbers["comparisons"]) == 9
+def test_group_intervals_resample_members(table, trials) -> None:
+    """The self-supervised members span 0.175-0.446: the group interval must be wider than the
+    stimulus-only interval, and reach about as far as the spread of member means allows."""
+    h = T.hits(trials)
+    ssl = [s for s, g in zip(h.subjects, h.groups) if g == "self-supervised"]
+    w = T.stimulus_weights(len(h.stimuli), NB, 0)
+    lo, hi = T.stats.percentile_interval(T.shape_bias_draws(h, ssl, "pooled", w))
+    g = table[(table["level"] == "group")].set_index("group").loc["self-supervised"]
+    assert (g["ci_high"] - g["ci_low"]) > 2 * (hi - lo)
+    members = table[(table["level"] == "member") & (table["group"] == "self-supervised")]["shape_bias"]
+    assert members.min() < g["ci_low"] < g["shape_bias"] < g["ci_high"] < members.max()
+    one = table[(table["level"] == "group")].set_index("group").loc["clip"]  # one member: stimuli only
+    clip = table[(table["level"] == "member")].set_index("name").loc["clip"]
+    assert one["ci_high"] - one["ci_low"] == pytest.approx(clip["ci_high"] - clip["ci_low"], abs=0.02)
 
 
 def test_group_labels_name_one_model_groups(table) -> None:
-    lab = B.group_labels(table)
+    lab = T.group_labels(table)
     assert lab["clip"] == "CLIP ViT-B/16 (1 model)" and lab["human"] == "humans (10 observers)"
     assert lab["self-supervised"] == "self-supervised (6 models)"
-
-
-def test_claim_c4_needs_both_clip_groups(trials) -> None:
-    none = B.claim_c4(Run("full"), cached=pd.DataFrame(columns=["subject", "group"]))
-    assert none.tier == NOT_TESTABLE and "CLIP-FT" in none.needs
-    zs = _synthetic_trials(trials, "open_clip:ViT-B-16/openai", "clip-zeroshot", 0.6, 1)
-    ft = _synthetic_trials(trials, "timm:vit_base_patch16_clip_224.openai_ft_in1k", "clip-ft", 0.3, 2)
-    smoke = _synthetic_trials(trials, "open_clip:ViT-B-32/none", "smoke", 0.9, 3)
-    assert B.claim_c4(Run("full"), cached=pd.concat([zs, smoke])).tier == NOT_TESTABLE
-    res = B.claim_c4(Run("full"), cached=pd.concat([zs, ft, smoke]), n_boot=NB)
-    assert res.tier == REPRODUCED and res.value > 0 and res.low > 0
-    flipped = pd.concat([zs.assign(group="clip-ft"), ft.assign(group="clip-zeroshot")])
-    assert B.claim_c4(Run("full"), cached=flipped, n_boot=NB).tier == NOT_REPRODUCED
-    # random-init caches never judge it
-    assert B.claim_c4(Run("smoke"), cached=pd.concat([zs, ft]), n_boot=NB).tier == NOT_TESTABLE
 
 
 def _outputs(model: str, clip: bool, decide_texture: bool) -> cache.Outputs:
@@ -212,13 +174,13 @@ def _outputs(model: str, clip: bool, decide_texture: bool) -> cache.Outputs:
 
 @pytest.mark.parametrize("clip", [False, True])
 def test_outputs_trials_decisions(clip: bool, mirror: Path) -> None:
-    shape_out = B.outputs_trials(_outputs("m", clip, decide_texture=False))
+    shape_out = caches.outputs_trials(_outputs("m", clip, decide_texture=False))
     assert len(shape_out) == 1280 and S.shape_bias(shape_out["shape"], shape_out["texture"], shape_out["response"]) == 1.0
-    tex = B.outputs_trials(_outputs("m", clip, decide_texture=True))
+    tex = caches.outputs_trials(_outputs("m", clip, decide_texture=True))
     assert S.shape_bias(tex["shape"], tex["texture"], tex["response"]) == 0.0
     # the decision is the mvh mapping of the model's softmax (CLIP at scale 100)
     out = _outputs("m", clip, decide_texture=True)
-    probs = out.probs(scale=B.CLIP_SOFTMAX_SCALE) if clip else out.probs()
+    probs = out.probs(scale=caches.CLIP_SOFTMAX_SCALE) if clip else out.probs()
     assert (tex["response"].to_numpy() == S.decisions_16(probs, published.mvh_16_categories())).all()
 
 
@@ -227,30 +189,30 @@ def test_outputs_trials_checks_labels(mirror: Path) -> None:
     bad = cache.Outputs(out.model, out.dataset, out.head, out.scores, None, (out.labels + 1) % 16, out.file_ids,
                         None, None, out.meta)
     with pytest.raises(ValueError, match="disagree"):
-        B.outputs_trials(bad)
+        caches.outputs_trials(bad)
 
 
 def test_cached_trials_and_table_from_cache(monkeypatch, mirror: Path) -> None:
     fakes = {"timm:test_resnet.r160_in1k": _outputs("timm:test_resnet.r160_in1k", False, False),
              "open_clip:ViT-B-32/none": _outputs("open_clip:ViT-B-32/none", True, True)}
-    monkeypatch.setattr(B.outputs, "load", lambda m, d: fakes[m])
+    monkeypatch.setattr(caches.outputs, "load", lambda m, d: fakes[m])
     inv = pd.DataFrame({"model": [*fakes, "open_clip:cliprobust-tiny/none"], "dataset": "cue-conflict",
                         "status": ["complete", "derivable", "partial"]})
-    tr = B.cached_trials(inv)
+    tr = caches.cached_trials(inv)
     assert set(tr["subject"]) == set(fakes) and set(tr["group"]) == {"smoke"}
-    tab = B.shape_bias_table(tr, n_boot=100)
+    tab = T.shape_bias_table(tr, n_boot=100)
     sb = tab[tab["level"] == "member"].set_index("name")["shape_bias"]
     assert sb["timm:test_resnet.r160_in1k"] == 1.0 and sb["open_clip:ViT-B-32/none"] == 0.0
-    assert B.claim_c4(Run("smoke"), cached=tr).tier == NOT_TESTABLE  # smoke models are neither CLIP group
+    assert sec.claim_c4(Run("smoke"), cached=tr).tier == "not testable here"  # smoke models are neither CLIP group
 
 
 def test_cache_inventory_plans(tmp_path: Path, monkeypatch) -> None:
     from cliprobust import paths, zoo
     monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "outputs"))
-    inv = B.cache_inventory(Run("smoke"))
+    inv = sec.cache_inventory(Run("smoke"))
     assert list(inv["model"]) == [e.id for e in zoo.select("smoke")]
-    assert set(inv["dataset"]) == {B.CACHE_DATASET} and set(inv["status"]) == {"missing"}
-    full = B.cache_inventory(Run("full"))
+    assert set(inv["dataset"]) == {caches.CACHE_DATASET} and set(inv["status"]) == {"missing"}
+    full = sec.cache_inventory(Run("full"))
     assert set(full["model"]) == {e.id for e in zoo.select("clip-zeroshot,clip-ft,imagenet")}
 
 
@@ -259,10 +221,10 @@ def test_figures_pass_the_layout_rules(table, trials) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from cliprobust import plots
-    comp = B.c3_comparisons(trials, unit="model", n_boot=50)
-    for name, fig in {"03_shape_bias_groups": B.plot_groups(table),
-                      "03_shape_bias_per_category": B.plot_per_category(B.per_category_frame(trials), table),
-                      "03_c3_per_model": B.plot_c3_comparisons(comp)}.items():
+    comp = c3.c3_comparisons(trials, sec.Options(unit="model", n_boot=50))
+    for name, fig in {"03_shape_bias_groups": figures.plot_groups(table),
+                      "03_shape_bias_per_category": figures.plot_per_category(T.per_category_frame(trials), table),
+                      "03_c3_per_model": figures.plot_c3_comparisons(comp, c3.C3_MARGIN)}.items():
         plots.stamp(fig, "test")
         assert plots.check_layout(fig) == [], name
         labels = [t.get_text() for lg in fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
@@ -273,7 +235,7 @@ def test_figures_pass_the_layout_rules(table, trials) -> None:
 
 def test_cached_group_figure_gives_each_zoo_group_its_own_look() -> None:
     """The cached part's groups (zero-shot CLIP, CLIP fine-tuned, ImageNet) are not in the published
-    palette of :data:`B.GROUP_COLORS`: they must still get distinct colours (the distinct-series rule
+    palette of :data:`figures.GROUP_COLORS`: they must still get distinct colours (the distinct-series rule
     failed when all three fell back to one colour)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -286,10 +248,21 @@ def test_cached_group_figure_gives_each_zoo_group_its_own_look() -> None:
                          "ci_low": sb - 0.03, "ci_high": sb + 0.03})
         rows.append({"level": "group", "group": g, "label": g, "shape_bias": sb, "ci_low": sb - 0.02,
                      "ci_high": sb + 0.02, "n_members": 3})
-    fig = B.plot_groups(pd.DataFrame(rows))
+    fig = figures.plot_groups(pd.DataFrame(rows))
     plots.stamp(fig, "test")
     assert plots.check_layout(fig) == []
-    colours = {B.group_color(g) for g in ("clip-zeroshot", "clip-ft", "imagenet")}
+    colours = {figures.group_color(g) for g in ("clip-zeroshot", "clip-ft", "imagenet")}
     assert len(colours) == 3
-    assert B.group_color("clip") == B.GROUP_COLORS["clip"]  # the published figure keeps its colours
+    assert figures.group_color("clip") == figures.GROUP_COLORS["clip"]  # the published figure keeps its colours
     plt.close(fig)
+
+
+def test_section_interface() -> None:
+    for name in ("Options", "PAPER_PLAN", "SMOKE_PLAN", "cache_plan", "cache_inventory", "claims", "claim_c3",
+                 "claim_c4"):
+        assert hasattr(sec, name), name
+    assert sec.cache_plan(Run("smoke")) is sec.SMOKE_PLAN and sec.cache_plan(Run()) is sec.PAPER_PLAN
+    with pytest.raises(UnknownOptionError, match="aggregation"):
+        Run.from_params("published", sec.Options, agregation="pooled")
+    with pytest.raises(ValueError, match="stylized"):
+        sec.Options(stylized="dropped")
