@@ -16,9 +16,11 @@ from _tiny import SAMPLE, TINY_CLIP, TINY_VIT, fast_config, imagenet_r_tree, run
 from scipy.special import softmax
 
 from cliprobust import cache, datasets, outputs, paths
-from cliprobust.inference import entries, entry_key, image_key, load_model, parse_model_id, run_one, runner
-from cliprobust.inference.heads import head_classnames, text_head
-from cliprobust.inference.config import canonical_sha
+from cliprobust import model_entries as entries
+from cliprobust.inference import entry_key, image_key, run_one, runner
+from cliprobust.inference.heads import build_heads
+from cliprobust.keys import canonical_sha
+from cliprobust.model_entries import parse_model_id
 
 pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
 
@@ -95,6 +97,19 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert not target.exists() and list(target.parent.iterdir()) == []
     cache.write_json(target.with_suffix(".json"), {"a": 1})
     assert cache.read_json(target.with_suffix(".json")) == {"a": 1}
+
+
+def test_atomic_write_fsyncs_only_when_durable(tmp_path, monkeypatch):
+    """The engine's writes are durable (fsync before the rename); ``durable=False`` (synthetic
+    entries) skips the fsync and still renames a complete file into place."""
+    synced = []
+    real = cache.os.fsync
+    monkeypatch.setattr(cache.os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    cache.write_json(tmp_path / "a.json", {"a": 1})
+    assert len(synced) == 1
+    cache.write_json(tmp_path / "b.json", {"b": 2}, durable=False)
+    assert len(synced) == 1 and cache.read_json(tmp_path / "b.json") == {"b": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]  # no temp file left
 
 
 def test_damaged_chunk_is_redone_and_coverage_is_checked(tmp_path):
@@ -212,7 +227,9 @@ def test_new_prompt_set_is_derived_from_cached_features(tmp_cache, tmp_path, cou
     assert outputs.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["needs-head"]
     with pytest.raises(outputs.CacheMiss, match="--prompt-set simple-7"):
         outputs.load(TINY_CLIP, "imagenet-r", "simple-7")
-    text_head(load_model(TINY_CLIP), head_classnames(), "simple-7")  # e.g. built by another run
+    pairs = [(TINY_CLIP, "simple-7"), (TINY_CLIP, "simple-7")]
+    assert build_heads(pairs) == [(TINY_CLIP, "simple-7")]  # the explicit step: one head built, once
+    assert build_heads(pairs) == []  # stored: nothing to build
     assert outputs.ls([TINY_CLIP], ["imagenet-r"], "simple-7")["status"].tolist() == ["derivable"]
     in_memory = outputs.load(TINY_CLIP, "imagenet-r", "simple-7")
     assert in_memory.meta["derived_in_memory"] and in_memory.head == "zeroshot:simple-7"

@@ -21,10 +21,11 @@ from PIL import Image, UnidentifiedImageError
 from timm.data import create_transform, resolve_data_config
 
 from cliprobust import cache, datasets, fetch, outputs, prompts
-from cliprobust.inference import (EvaluationErrors, RunConfig, UnreadableImagesError, evaluate, load_model,
-                                  parse_model_id, preprocess_config, run_one, runner)
+from cliprobust.inference import EvaluationErrors, RunConfig, UnreadableImagesError, evaluate, load_model, run_one, runner
 from cliprobust.inference import heads
-from cliprobust.inference.heads import head_classnames, text_head
+from cliprobust.inference.heads import text_head
+from cliprobust.keys import head_classnames
+from cliprobust.model_entries import parse_model_id, preprocess_config
 
 pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
 
@@ -117,18 +118,18 @@ def test_clip_adapter_features_and_logit_scale():
 
 
 def test_numpy_cosine_scores_match_torch_normalize():
-    """heads.derive_scores (numpy, used by the forward pass and by readers) vs torch's F.normalize @ W."""
+    """outputs.derive_scores (numpy, used by the forward pass and by readers) vs torch's F.normalize @ W."""
     rng = np.random.default_rng(0)
     feats = rng.normal(scale=3.0, size=(37, 32)).astype(np.float16)
     feats[5] = 0  # F.normalize's eps floor: a zero vector gives zero scores, not NaN
     w = rng.normal(size=(32, 11)).astype(np.float32)
     w /= np.linalg.norm(w, axis=0, keepdims=True)
-    ours = heads.derive_scores(feats, w, block=8)  # several row blocks
+    ours = outputs.derive_scores(feats, w, block=8)  # several row blocks
     theirs = (torch.nn.functional.normalize(torch.from_numpy(feats).float(), dim=-1) @ torch.from_numpy(w)).half()
     assert ours.dtype == np.float16 and ours.shape == (37, 11)
     np.testing.assert_allclose(ours.astype(np.float32), theirs.float().numpy(), rtol=0, atol=2 ** -10)  # 1 fp16 ulp
     assert not ours[5].any()
-    assert heads.derive_scores(feats[:0], w).shape == (0, 11)
+    assert outputs.derive_scores(feats[:0], w).shape == (0, 11)
 
 
 # --------------------------------------------------------------------------- outputs

@@ -13,6 +13,7 @@ import pytest
 from _tiny import SAMPLE, TINY_CLIP, TINY_VIT
 
 from cliprobust import cache, datasets, outputs, paths
+from cliprobust import keys, model_entries
 from cliprobust.inference import config, entries
 
 pytestmark = pytest.mark.usefixtures("mirror", "tmp_cache")  # never write to the repo's data/
@@ -22,11 +23,11 @@ def _write_entry(model: str = TINY_VIT, dataset: str = SAMPLE, n: int = 6, class
                  **key_items) -> Path:
     """A complete entry written by the storage writer (init, chunks, finalize) under the engine's key."""
     rng = np.random.default_rng(seed)
-    entry = entries.resolve_entry(model)
+    entry = model_entries.resolve_entry(model)
     files = datasets.resolve(dataset)
     cfg = config.RunConfig(model=model, dataset=dataset, prompt_set="photo")
     key = {**config.entry_key(cfg, entry, files), **key_items}
-    sha = config.canonical_sha(key)
+    sha = keys.canonical_sha(key)
     path = cache.entry_path(key, sha)
     cache.init_entry(path, key, {"chunk_size": n, "batch_size": n})
     cache.write_chunk(path, 0, {"index": np.arange(n), "scores": rng.normal(size=(n, classes)).astype(np.float16),
@@ -146,18 +147,18 @@ def _heavy_in_child(code: str) -> list[str]:
 
 
 def test_model_configs_are_persisted_so_keys_need_no_library():
-    clip = entries.resolve_entry(TINY_CLIP)
-    store = entries.config_path(clip)
-    first = config.model_key(clip)
+    clip = model_entries.resolve_entry(TINY_CLIP)
+    store = model_entries.config_path(clip)
+    first = keys.model_key(clip)
     assert store.is_file() and store.is_relative_to(paths.cache_dir() / "model-configs")
-    code = (f"from cliprobust.inference import config, entries\n"
-            f"key = config.model_key(entries.resolve_entry({TINY_CLIP!r}))\n"
+    code = (f"from cliprobust import keys, model_entries\n"
+            f"key = keys.model_key(model_entries.resolve_entry({TINY_CLIP!r}))\n"
             f"assert key == {first!r}, key")
     assert _heavy_in_child(code) == []  # the same key, from the stored JSON
     store.write_text("{ torn")  # a damaged store is recomputed (through open_clip) and rewritten
-    entries._MEMO.clear()
-    assert config.model_key(clip) == first and json.loads(store.read_text())["preprocess"] == first["preprocess"]
-    assert entries.resolved_config(clip) == entries.open_clip_config(clip)
+    model_entries._MEMO.clear()
+    assert keys.model_key(clip) == first and json.loads(store.read_text())["preprocess"] == first["preprocess"]
+    assert model_entries.resolved_config(clip) == model_entries.open_clip_config(clip)
 
 
 def test_check_models_resolves_without_building_and_suggests_names(monkeypatch):
@@ -167,9 +168,9 @@ def test_check_models_resolves_without_building_and_suggests_names(monkeypatch):
     monkeypatch.setattr(timm, "create_model", lambda *a, **k: pytest.fail("resolving built a model"))
     monkeypatch.setattr(open_clip, "create_model_and_transforms", lambda *a, **k: pytest.fail("built a model"))
     assert [e.id for e in entries.check_models(f"{TINY_CLIP},{TINY_VIT}")] == [TINY_CLIP, TINY_VIT]
-    with pytest.raises(entries.UnknownModelError, match="closest known names: .*timm:resnet50"):
+    with pytest.raises(model_entries.UnknownModelError, match="closest known names: .*timm:resnet50"):
         entries.check_models("timm:resnet5O")
-    with pytest.raises(entries.UnknownModelError, match="open_clip:ViT-B-32/openai"):
+    with pytest.raises(model_entries.UnknownModelError, match="open_clip:ViT-B-32/openai"):
         entries.check_models("open_clip:ViT-B-3/openai")
-    with pytest.raises(entries.UnknownModelError, match="unknown model selector 'no-such-collection'"):
+    with pytest.raises(model_entries.UnknownModelError, match="unknown model selector 'no-such-collection'"):
         entries.check_models("no-such-collection")

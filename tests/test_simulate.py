@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from cliprobust import datasets, paths, published, simulate
+from cliprobust.simulate import files, model_plan, targets
 from cliprobust.metrics import calibration, ood, robustness, shape_bias
 
 CLIP = "open_clip:ViT-B-32/openai"  # published in open_clip's table and in model-vs-human ("clip")
@@ -30,12 +31,15 @@ Z = 3.5  # tolerance in standard errors
 
 @pytest.fixture(scope="module")
 def grid(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Simulate the small grid once into a fresh cache; yield its folder."""
+    """Simulate the small grid once into a fresh cache (passed as an argument: the environment is not
+    touched by the simulator), then point the reader at it; yield its folder."""
     root = tmp_path_factory.mktemp("synthetic")
+    before = dict(os.environ)
+    folders = list(simulate.simulate(",".join(MODELS), list(SETS), FRACTION, root, seed=0, progress_bar=False))
+    assert dict(os.environ) == before
     old = os.environ.get(paths.CACHE_ENV)
     os.environ[paths.CACHE_ENV] = str(root)
     try:
-        folders = list(simulate.simulate(",".join(MODELS), list(SETS), FRACTION, seed=0, progress=False))
         yield root, folders
     finally:
         if old is None:
@@ -126,7 +130,7 @@ def test_ece_lands_in_range(grid, model: str) -> None:
     out = _load(model, "imagenet")
     got = calibration.ece(out.probs(), np.asarray(out.labels))
     target = out.meta["simulation"]["ece_target_imagenet"]
-    lo, hi = simulate.ECE_RANGE
+    lo, hi = targets.ECE_RANGE
     assert lo <= target <= hi
     # finite-sample ECE (15 bins, 2,500 images) is biased up by ~0.01-0.02
     assert target - 0.02 <= got <= target + 0.035
@@ -157,7 +161,7 @@ def test_shape_bias_close_to_published(grid) -> None:
 def test_ood_auroc_in_published_range(grid, model: str) -> None:
     id_out, ood_out = _load(model, "imagenet"), _load(model, "inaturalist")
     got = ood.auroc(ood.msp(id_out.logits), ood.msp(ood_out.logits))
-    lo, hi = simulate.AUROC_RANGES["inaturalist"]
+    lo, hi = targets.AUROC_RANGES["inaturalist"]
     se = 0.5 / np.sqrt(len(ood_out))  # crude bound on the AUROC standard error (Hanley & McNeil)
     assert lo - Z * se <= got <= hi + Z * se
 
@@ -169,11 +173,11 @@ def test_widths_are_the_models_own(grid) -> None:
     assert _load(SUP, "imagenet").features.shape[1] == 768  # BEiT-B: width 768
 
 
-def test_deterministic_given_seed(grid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deterministic_given_seed(grid, tmp_path: Path) -> None:
     root, folders = grid
     first = next(f for f in folders if f.parent.name == "imagenet-r" and "beit" in str(f))
-    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "again"))
-    again = list(simulate.simulate(SUP, ["imagenet-r"], FRACTION, seed=0, progress=False))[0]
+    again = list(simulate.simulate(SUP, ["imagenet-r"], FRACTION, tmp_path / "again", seed=0, progress_bar=False))[0]
+    assert again.is_relative_to(tmp_path / "again")
     assert again.name == first.name  # same key
     for name in ("scores.npy", "features.npy", "labels.npy"):
         assert np.array_equal(np.load(first / name), np.load(again / name))
@@ -189,7 +193,7 @@ def test_refuses_the_real_output_cache(tmp_cache: Path) -> None:
 def test_fast_auroc_matches_the_metric() -> None:
     rng = np.random.default_rng(1)
     a, b = rng.beta(3, 1, 4000), rng.beta(2, 1.5, 3000)
-    assert simulate._auroc_sorted(np.sort(a), b) == pytest.approx(ood.auroc(a, b), abs=1e-6)
+    assert model_plan.auroc_sorted(np.sort(a), b) == pytest.approx(ood.auroc(a, b), abs=1e-6)
 
 
 def test_imagenet_ids_are_real_imagenetx_files(grid) -> None:
@@ -234,10 +238,10 @@ def test_small_imagenet_draw_covers_every_factor() -> None:
     from cliprobust.metrics import factors as F
 
     for seed in range(3):
-        rows = simulate.imagenetx_sample(100, seed)  # 0.2 % of val: a uniform draw usually misses `larger`
+        rows = files.imagenetx_sample(100, seed)  # 0.2 % of val: a uniform draw usually misses `larger`
         assert len(rows) == 100 == rows.index.nunique()
         assert rows[list(F.FACTORS)].any(axis=0).all()
-    assert len(simulate.imagenetx_sample(60_000, 0)) == 46_110  # capped at the annotated images
+    assert len(files.imagenetx_sample(60_000, 0)) == 46_110  # capped at the annotated images
 
 
 def test_ad_hoc_model_ids_get_published_or_default_targets(mirror):
@@ -246,5 +250,5 @@ def test_ad_hoc_model_ids_get_published_or_default_targets(mirror):
     from cliprobust.model_entries import resolve_entry
 
     entry = resolve_entry("timm:resnet50.a1_in1k")
-    targets = simulate.accuracy_targets(entry)
-    assert 0.5 < targets["imagenet"]["acc"] < 0.9 and targets["imagenet"]["source"]
+    got = targets.accuracy_targets(entry)
+    assert 0.5 < got["imagenet"]["acc"] < 0.9 and got["imagenet"]["source"]

@@ -13,7 +13,7 @@ from _tiny import TINY_CLIP
 
 from cliprobust import prompts
 from cliprobust.inference import heads, load_model
-from cliprobust.inference.entries import TINY_CONFIG
+from cliprobust.model_entries import TINY_CONFIG
 from cliprobust.inference.models import encode_text_sorted, encode_text_truncated, truncatable
 
 #: Agreement required of the fast text path (float32 on CPU; the issue's bound).

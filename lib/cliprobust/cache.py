@@ -3,7 +3,7 @@
 Layout under :func:`cliprobust.paths.cache_dir` (``data/outputs``)::
 
     entries/<model-slug>/<dataset>/<key-sha[:24]>/
-        key.json            canonical key (see cliprobust.inference.config)
+        key.json            canonical key (see cliprobust.keys)
         layout.json         chunk and batch size fixed at creation (resume granularity)
         chunks/NNNNNN.npz   finished chunks, each written to a temp file and renamed
         scores.npy          float16 (N, C): cosine similarities (CLIP) or classifier logits
@@ -12,7 +12,7 @@ Layout under :func:`cliprobust.paths.cache_dir` (``data/outputs``)::
         meta.json           written last: complete=True, versions, timings, config, excluded files,
                             and ``arrays``: shape, dtype, size and sha256 of every stored file
     entries/<...>.lock      file lock held by the one writer of an entry
-    text-heads/, model-configs/   zero-shot heads (inference.heads), resolved model configs (inference.entries)
+    text-heads/, model-configs/   zero-shot heads (cliprobust.keys), resolved model configs (model_entries)
 
 An entry is complete iff ``meta.json`` exists; readers never see partial entries. This module is
 storage only (layout, atomic writes, locks, entry metadata, :func:`read_entry`, :func:`verify_entry`);
@@ -34,6 +34,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import paths
+from .metrics.ood import softmax
 
 SCORE_DTYPE = np.float16  # per-sample logits / cosines: the spec's storage precision
 #: Features are stored in float16 too (halves disk for 50k x 1024); CLIP cosines are computed
@@ -64,14 +65,15 @@ def slug(model_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
 
 
-def slot_dir(model_id: str, dataset: str) -> Path:
-    """Folder holding every entry of one (model, data set)."""
-    return paths.cache_dir() / "entries" / slug(model_id) / dataset
+def slot_dir(model_id: str, dataset: str, root: Path | None = None) -> Path:
+    """Folder holding every entry of one (model, data set) in the cache at ``root`` (default: the
+    output cache, :func:`cliprobust.paths.cache_dir`)."""
+    return (root or paths.cache_dir()) / "entries" / slug(model_id) / dataset
 
 
-def entry_path(key: dict[str, Any], key_sha: str) -> Path:
-    """Folder of the entry with this key."""
-    return slot_dir(key["model_id"], key["dataset"]) / key_sha[:24]
+def entry_path(key: dict[str, Any], key_sha: str, root: Path | None = None) -> Path:
+    """Folder of the entry with this key (in the cache at ``root``, default the output cache)."""
+    return slot_dir(key["model_id"], key["dataset"], root) / key_sha[:24]
 
 
 def lock(path: Path) -> FileLock:
@@ -80,23 +82,28 @@ def lock(path: Path) -> FileLock:
     return FileLock(str(path) + ".lock")
 
 
-def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
-    """Write through ``write(fh)`` into a temp file beside ``path``, then rename onto it."""
+def atomic_write(path: Path, write: Callable[[Any], Any], durable: bool = True) -> None:
+    """Write through ``write(fh)`` into a temp file beside ``path``, then rename onto it.
+
+    ``durable``: fsync the file before the rename (right for real outputs, which cost GPU hours).
+    Without it a crash may lose the file's content, but the rename still makes it complete-or-absent;
+    for outputs that are cheap to redraw (``cliprobust simulate``), where fsyncs dominate the time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def write_json(path: Path, obj: Any) -> None:
+def write_json(path: Path, obj: Any, durable: bool = True) -> None:
     """Atomic JSON write (sorted keys, indented)."""
-    atomic_write(path, lambda fh: fh.write(json.dumps(obj, indent=1, sort_keys=True, default=str).encode()))
+    atomic_write(path, lambda fh: fh.write(json.dumps(obj, indent=1, sort_keys=True, default=str).encode()), durable)
 
 
 def read_json(path: Path) -> Any:
@@ -110,18 +117,18 @@ def is_complete(path: Path) -> bool:
     return (path / "meta.json").is_file()
 
 
-def init_entry(path: Path, key: dict[str, Any], layout: dict[str, int]) -> dict[str, int]:
+def init_entry(path: Path, key: dict[str, Any], layout: dict[str, int], durable: bool = True) -> dict[str, int]:
     """Create the entry folder with its key; returns the layout fixed at first creation."""
     if not (path / "key.json").is_file():
-        write_json(path / "key.json", key)
+        write_json(path / "key.json", key, durable)
     if not (path / "layout.json").is_file():
-        write_json(path / "layout.json", layout)
+        write_json(path / "layout.json", layout, durable)
     return read_json(path / "layout.json")
 
 
-def write_chunk(path: Path, number: int, arrays: dict[str, np.ndarray]) -> None:
+def write_chunk(path: Path, number: int, arrays: dict[str, np.ndarray], durable: bool = True) -> None:
     """Atomically store one finished chunk (``index``, ``scores``, ``features``, ``failed_*``)."""
-    atomic_write(path / "chunks" / f"{number:06d}.npz", lambda fh: np.savez(fh, **arrays))
+    atomic_write(path / "chunks" / f"{number:06d}.npz", lambda fh: np.savez(fh, **arrays), durable)
 
 
 def done_chunks(path: Path) -> set[int]:
@@ -151,7 +158,8 @@ def _read_chunks(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def finalize(path: Path, labels: np.ndarray, file_ids: Sequence[str], meta: dict[str, Any]) -> dict[str, Any]:
+def finalize(path: Path, labels: np.ndarray, file_ids: Sequence[str], meta: dict[str, Any],
+             durable: bool = True) -> dict[str, Any]:
     """Assemble the chunks into the final arrays, write ``meta.json`` last, drop the chunks.
 
     Every file position must be covered exactly once (decoded or failed). Returns the meta.
@@ -166,7 +174,8 @@ def finalize(path: Path, labels: np.ndarray, file_ids: Sequence[str], meta: dict
                            f"delete the folder and run again")
     arrays = {"scores": c["scores"][order], "features": c["features"][order],
               "labels": np.asarray(labels)[index], "index": index}
-    return write_final(path, arrays, [file_ids[i] for i in index], meta, excluded=_excluded(c, file_ids))
+    return write_final(path, arrays, [file_ids[i] for i in index], meta, excluded=_excluded(c, file_ids),
+                       durable=durable)
 
 
 def _excluded(c: dict[str, np.ndarray], file_ids: Sequence[str]) -> list[dict[str, str]]:
@@ -175,14 +184,14 @@ def _excluded(c: dict[str, np.ndarray], file_ids: Sequence[str]) -> list[dict[st
 
 
 def write_final(path: Path, arrays: dict[str, np.ndarray], kept_ids: Sequence[str], meta: dict[str, Any],
-                excluded: list[dict[str, str]]) -> dict[str, Any]:
+                excluded: list[dict[str, str]], durable: bool = True) -> dict[str, Any]:
     """Write the final arrays and file ids, then ``meta.json`` (the completion mark)."""
     for name in _ARRAYS:
-        atomic_write(path / f"{name}.npy", lambda fh, a=arrays[name]: np.save(fh, a))
-    atomic_write(path / "files.txt", lambda fh: fh.write("".join(f"{f}\n" for f in kept_ids).encode()))
+        atomic_write(path / f"{name}.npy", lambda fh, a=arrays[name]: np.save(fh, a), durable)
+    atomic_write(path / "files.txt", lambda fh: fh.write("".join(f"{f}\n" for f in kept_ids).encode()), durable)
     meta = {**meta, "complete": True, "n_samples": len(kept_ids), "excluded": excluded,
             "n_excluded": len(excluded), "meta_format": META_FORMAT, "arrays": manifest(path, arrays)}
-    write_json(path / "meta.json", meta)
+    write_json(path / "meta.json", meta, durable)
     for p in (path / "chunks").glob("*"):
         p.unlink(missing_ok=True)
     if (path / "chunks").is_dir():
@@ -312,10 +321,7 @@ class Outputs:
     def probs(self, scale: float | None = None) -> np.ndarray:
         """Softmax over classes of :attr:`logits`; for CLIP ``scale`` replaces the learned one
         (e.g. 100 as in CLIP_benchmark, 1 for MCM's raw-cosine softmax), without bias."""
-        z = self.logits if scale is None else scaled_cosine(self.cosine, scale, None)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.logits if scale is None else scaled_cosine(self.cosine, scale, None), axis=1)
 
     def __len__(self) -> int:
         return len(self.file_ids)
@@ -374,10 +380,12 @@ def complete_entries(model_id: str, dataset: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda m: m.get("completed_at", ""), reverse=True)
 
 
-def partial_entries(model_id: str, dataset: str) -> list[Path]:
-    """Entry folders of (model, data set) that were started but not finalized."""
+def partial_entries(model_id: str, dataset: str, want: dict[str, Any] | None = None) -> list[Path]:
+    """Entry folders of (model, data set) that were started but not finalized (and whose key agrees
+    with every item of ``want``, when given)."""
     slot = slot_dir(model_id, dataset)
-    return [p.parent for p in slot.glob("*/key.json") if not is_complete(p.parent)] if slot.is_dir() else []
+    started = [p.parent for p in slot.glob("*/key.json") if not is_complete(p.parent)] if slot.is_dir() else []
+    return [p for p in started if want is None or _matches(read_json(p / "key.json"), want)]
 
 
 def _matches(key: dict[str, Any], want: dict[str, Any]) -> bool:

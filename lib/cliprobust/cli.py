@@ -218,7 +218,7 @@ def cmd_cache_ls(args: argparse.Namespace) -> int:
 def _verify_selection(args: argparse.Namespace) -> list[dict[str, Any]]:
     """meta.json (+ ``path``) of the complete entries ``cache verify`` checks."""
     from . import cache
-    from .inference.entries import select_entries
+    from .model_entries import select_entries
 
     ids = {e.id for e in select_entries(args.models)} if args.models else None
     sets = set(_split(args.datasets)) if args.datasets else None

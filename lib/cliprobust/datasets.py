@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -262,7 +263,9 @@ class FileList:
         return get(self.dataset)
 
 
-def _fingerprint(rows: list[tuple[str, str]]) -> str:
+def list_fingerprint(rows: Iterable[tuple[str, str]]) -> str:
+    """sha256 of a file list given as (name, size or checksum) rows: the ``files_sha`` of a cache key
+    (``cliprobust simulate`` fingerprints its synthetic lists with it too)."""
     digest = hashlib.sha256()
     for a, b in rows:
         digest.update(f"{a}\t{b}\n".encode())
@@ -335,7 +338,7 @@ def _local_files(spec: DatasetSpec, root: Path, check_count: bool) -> FileList:
         label_arr = np.full(len(rel), NO_LABEL, dtype=np.int64)
     _check_count(spec, base, len(rel), check_count)
     file_paths = tuple(base / r for r in rel)
-    fp = _fingerprint([(r, str(p.stat().st_size)) for r, p in zip(rel, file_paths)])
+    fp = list_fingerprint([(r, str(p.stat().st_size)) for r, p in zip(rel, file_paths)])
     return FileList(spec.name, tuple(rel), file_paths, label_arr, fp)
 
 
@@ -362,7 +365,7 @@ def _shipped_rows(spec: DatasetSpec) -> tuple[tuple[str, ...], tuple[int, ...], 
     _check_count(spec, Path(spec.shipped_prefix or ""), len(arts), True)
     names_ = tuple(a.name for a in arts)
     labels = tuple(_shipped_label(spec, n) for n in names_)
-    return names_, labels, _fingerprint([(a.name, a.sha256) for a in arts])
+    return names_, labels, list_fingerprint([(a.name, a.sha256) for a in arts])
 
 
 def _shipped_files(spec: DatasetSpec) -> FileList:

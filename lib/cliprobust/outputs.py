@@ -17,15 +17,20 @@ import pandas as pd
 
 from . import cache, datasets, prompts
 from .cache import CacheMiss, CorruptEntryError, Outputs
-from .inference.config import dataset_protocol, head_name, head_spec, model_key, split_names
-from .inference.entries import EntryLike, is_clip, resolve_entry, select_entries
-from .inference.heads import cached_head, derive_scores, head_classnames, head_key
+from .keys import cached_head, dataset_protocol, head_classnames, head_key, head_name, head_spec, model_key
+from .model_entries import EntryLike, is_clip, resolve_entry, select_entries, split_names
 
-__all__ = ["AVAILABLE", "CacheMiss", "CorruptEntryError", "Outputs", "has_slot", "inventory", "load", "ls"]
+__all__ = ["AVAILABLE", "CacheMiss", "CorruptEntryError", "Outputs", "derive_scores", "has_slot", "inventory", "load",
+           "ls"]
 
 #: Statuses of :func:`ls` that :func:`load` can serve (``derivable``: CLIP scores derived in memory
 #: from cached image features and a cached text head).
 AVAILABLE: tuple[str, ...] = ("complete", "derivable")
+
+#: Rows of features per block in :func:`derive_scores` (bounds the float32 temporary).
+DERIVE_BLOCK = 8192
+#: ``F.normalize``'s default floor on the norm (torch.nn.functional.normalize, eps=1e-12).
+NORM_EPS = 1e-12
 
 LS_COLUMNS = ["model", "dataset", "head", "status", "n_samples", "n_excluded", "completed_at", "entry"]
 INVENTORY_COLUMNS = ["model", "dataset", "prompt_set", "status"]
@@ -48,6 +53,20 @@ def expected_key(entry: EntryLike, dataset: str, data_root: str | Path | None = 
         except datasets.DatasetError:
             pass  # images not here: match without the file fingerprint
     return want
+
+
+def cosine_scores(features: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """float32 CLIP cosines ``normalize(f) @ W`` of float16-rounded features (the stored precision)."""
+    f = np.asarray(features).astype(np.float16).astype(np.float32)
+    norm = np.maximum(np.linalg.norm(f, axis=1, keepdims=True), np.float32(NORM_EPS))
+    return (f / norm) @ np.asarray(head, dtype=np.float32)
+
+
+def derive_scores(features: np.ndarray, head: np.ndarray, block: int = DERIVE_BLOCK) -> np.ndarray:
+    """float16 cosine scores of (cached) features against a (D, C) head, in row blocks. The engine's
+    forward pass stores exactly these, so derived and directly computed scores are the same numbers."""
+    out = [cosine_scores(features[i:i + block], head).astype(np.float16) for i in range(0, len(features), block)]
+    return np.concatenate(out) if out else np.zeros((0, np.shape(head)[1]), dtype=np.float16)
 
 
 def _derived(src: Outputs, weights: np.ndarray, head: dict[str, str]) -> Outputs:
@@ -94,11 +113,6 @@ def load(model: Any, dataset: str, prompt_set: str | None = None, *, data_root: 
     raise _miss(entry, dataset, prompt_set, data_root)
 
 
-def _partial(entry: EntryLike, dataset: str, want: dict[str, Any]) -> bool:
-    keys = (cache.read_json(p / "key.json") for p in cache.partial_entries(entry.id, dataset))
-    return any(all(k.get(n) == v for n, v in want.items()) for k in keys)
-
-
 def _status(entry: EntryLike, dataset: str, prompt_set: str, data_root: Any) -> dict[str, Any]:
     head = head_spec(entry, prompt_set)
     row = {"model": entry.id, "dataset": dataset, "head": head_name(head), "status": "missing",
@@ -117,7 +131,7 @@ def _status(entry: EntryLike, dataset: str, prompt_set: str, data_root: Any) -> 
         # else "needs-head" (cliprobust evaluate builds the head and derives, no image pass)
         ready = cached_head(head_key(entry, head_classnames(), prompt_set)) is not None
         return {**row, "status": "derivable" if ready else "needs-head"}
-    if _partial(entry, dataset, {**want, "head": head}):
+    if cache.partial_entries(entry.id, dataset, {**want, "head": head}):
         return {**row, "status": "partial"}
     if cache.complete_entries(entry.id, dataset):
         return {**row, "status": "stale"}

@@ -1,12 +1,13 @@
 """Inference engine: (model, data set) -> per-sample outputs in the cache.
 
-Modules, one concept each: ``entries`` (model ids -> entries, the persisted model configs a key
-needs; no torch), ``config`` (the frozen run config, the cache key, "is this job done"; no torch),
-``heads`` (prompt ensembling, the text-head store, cosine scores; torch only to build a head),
+Modules, one concept each: ``entries`` (checking model ids up front; no torch), ``config`` (the
+frozen run config, its cache key and folder, "is this job done"; no torch), ``heads`` (prompt
+ensembling, building text heads; torch only to build a head),
 ``models`` (one loader, two adapters, the tiny open_clip config), ``images`` (image loading that
 survives corrupt files), ``decoded`` (the opt-in decode cache), ``runner`` (the chunked,
-resumable forward pass; ``run_one`` is the per-job unit). Reading outputs is
-:mod:`cliprobust.outputs`.
+resumable forward pass; ``run_one`` is the per-job unit). Model ids -> entries and the cache keys
+live below the engine and the reader (:mod:`cliprobust.model_entries`, :mod:`cliprobust.keys`);
+reading outputs is :mod:`cliprobust.outputs`.
 
 Names are imported lazily (PEP 562), so ``import cliprobust.inference.config`` does not import torch;
 ``from cliprobust.inference import run_one`` does.
@@ -18,11 +19,8 @@ import importlib
 from typing import Any
 
 _WHERE: dict[str, str] = {
-    "FORMAT_VERSION": "config", "RunConfig": "config", "entry_key": "config", "image_key": "config",
-    "configs_for": "config", "entry_folder": "config", "is_done": "config",
-    "TINY_ARCH": "entries", "parse_model_id": "entries", "preprocess_config": "entries",
-    "resolve_entry": "entries", "select_entries": "entries", "weights_id": "entries", "check_models": "entries",
-    "UnknownModelError": "entries",
+    "RunConfig": "config", "entry_key": "config", "image_key": "config",
+    "configs_for": "config", "entry_folder": "config", "is_done": "config", "check_models": "entries",
     "LoadedModel": "models", "load_model": "models", "register_tiny_config": "models",
     "EvaluationErrors": "runner", "UnreadableImagesError": "runner", "evaluate": "runner", "run_one": "runner",
 }

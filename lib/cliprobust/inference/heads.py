@@ -12,32 +12,24 @@ hashes that key), written atomically under a file lock, never recomputed. Readin
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 from filelock import FileLock
 
-from .. import cache, paths, prompts
-from .entries import EntryLike, weights_id
+from .. import cache, prompts
+from ..keys import cached_head, head_classnames, head_key, head_path
+from ..model_entries import resolve_entry
 
 if TYPE_CHECKING:  # torch only for type hints: reading heads never imports it
     import torch
 
     from .models import LoadedModel
 
-#: The class names of every CLIP head in the cache: the 1000 OpenAI-curated ImageNet names, so
-#: R/A (sub-select), ObjectNet (collapse to 113), cue-conflict (model-vs-human 16-class mapping)
-#: and OOD scores all use the same 1000 columns as the supervised models' logits.
-HEAD_CLASSNAMES = "openai-imagenet-1k"
 #: Prompts per text-tower forward pass when building a head (memory vs. per-call overhead).
 TEXTS_PER_BATCH = 1024
-#: Rows of features per block in :func:`derive_scores` (bounds the float32 temporary).
-DERIVE_BLOCK = 8192
-#: ``F.normalize``'s default floor on the norm (torch.nn.functional.normalize, eps=1e-12).
-NORM_EPS = 1e-12
 
 
 # --------------------------------------------------------------------------- ensembling (torch)
@@ -75,48 +67,7 @@ def build_classifier(encode_text: Callable[[list[str]], "torch.Tensor"], classna
     return torch.cat(parts, dim=1)
 
 
-# --------------------------------------------------------------------------- cosine scores (numpy)
-
-
-def cosine_scores(features: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """float32 CLIP cosines ``normalize(f) @ W`` of float16-rounded features (the stored precision)."""
-    f = np.asarray(features).astype(np.float16).astype(np.float32)
-    norm = np.maximum(np.linalg.norm(f, axis=1, keepdims=True), np.float32(NORM_EPS))
-    return (f / norm) @ np.asarray(head, dtype=np.float32)
-
-
-def derive_scores(features: np.ndarray, head: np.ndarray, block: int = DERIVE_BLOCK) -> np.ndarray:
-    """float16 cosine scores of (cached) features against a (D, C) head, in row blocks; the forward
-    pass stores exactly these, so derived and directly computed scores are the same numbers."""
-    out = [cosine_scores(features[i:i + block], head).astype(np.float16) for i in range(0, len(features), block)]
-    return np.concatenate(out) if out else np.zeros((0, np.shape(head)[1]), dtype=np.float16)
-
-
-# --------------------------------------------------------------------------- the head store
-
-
-def head_key(entry: EntryLike, classnames: Sequence[str], prompt_set: str, seed: int = 0) -> dict[str, str]:
-    """What a text head depends on: model, weights, class names and templates (hashes)."""
-    return {"model_id": entry.id, "weights_id": weights_id(entry, seed),
-            "classnames_sha": prompts.sha_of(classnames), "templates_sha": prompts.get(prompt_set).sha}
-
-
-def _sha(key: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-
-
-def head_path(key: dict[str, str]) -> Path:
-    """Where the head of ``key`` lives in the cache."""
-    return paths.cache_dir() / "text-heads" / cache.slug(key["model_id"]) / f"{_sha(key)[:24]}.npz"
-
-
-def cached_head(key: dict[str, str]) -> np.ndarray | None:
-    """The stored (D, C) float32 head of ``key``, or None when it was never computed."""
-    path = head_path(key)
-    if not path.is_file():
-        return None
-    with np.load(path) as z:
-        return z["weights"]
+# --------------------------------------------------------------------------- the head store (writing)
 
 
 def _save(path: Path, weights: np.ndarray, key: dict[str, str]) -> None:
@@ -141,8 +92,21 @@ def text_head(loaded: "LoadedModel", classnames: Sequence[str], prompt_set: str,
         return weights
 
 
-def head_classnames(name: str = HEAD_CLASSNAMES) -> tuple[str, ...]:
-    """The class names of a named head class list (only :data:`HEAD_CLASSNAMES` today)."""
-    if name != HEAD_CLASSNAMES:
-        raise KeyError(f"unknown head class list {name!r}; known: {HEAD_CLASSNAMES}")
-    return prompts.imagenet_classnames()
+def build_heads(pairs: Iterable[tuple[str, str]], seed: int = 0, device: str = "cpu") -> list[tuple[str, str]]:
+    """Build the text heads of the (model, prompt set) ``pairs`` that are not stored yet; returns the
+    pairs built. Each such model is loaded once (its text tower runs; torch). With a head stored,
+    :func:`cliprobust.outputs.load` derives that prompt set's scores from the cached image features
+    (no image pass): the explicit step a notebook calls before reading a new prompt set."""
+    from .models import load_model
+
+    todo: dict[str, list[str]] = {}
+    for model, prompt_set in pairs:
+        if cached_head(head_key(resolve_entry(model), head_classnames(), prompt_set, seed)) is None:
+            todo.setdefault(model, []).append(prompt_set)
+    built = []
+    for model, sets in todo.items():
+        loaded = load_model(model, device, seed)
+        for prompt_set in dict.fromkeys(sets):
+            text_head(loaded, head_classnames(), prompt_set, seed)
+            built.append((model, prompt_set))
+    return built

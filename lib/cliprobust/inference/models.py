@@ -3,7 +3,7 @@
 :func:`load_model` returns a :class:`LoadedModel` for a zoo entry: the network, its own
 preprocessing (docs/protocols.md section 6: per model, never one transform for all), and for CLIP a
 tokenizer. The preprocessing the cache key names is resolved from configs only, and persisted, by
-:mod:`cliprobust.inference.entries`; :func:`load_model` checks that the model it built really uses
+:mod:`cliprobust.model_entries`; :func:`load_model` checks that the model it built really uses
 that preprocessing. Importing this module registers the tiny open_clip architecture
 ``cliprobust-tiny`` (random-init pipeline tests).
 """
@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from timm.data import create_transform, resolve_data_config
 
-from .entries import (EntryLike, jsonable, preprocess_config, quick_gelu, register_tiny_config, resolve_entry,
-                      timm_name)
+from ..model_entries import (EntryLike, jsonable, preprocess_config, quick_gelu, register_tiny_config, resolve_entry,
+                             timm_name)
 
 register_tiny_config()
 

@@ -18,13 +18,10 @@ chunk is saved first, then :class:`UnreadableImagesError` is raised.
 from __future__ import annotations
 
 import platform
-import sys
 import time
 import warnings
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import asdict, is_dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,10 +31,12 @@ from ..progress import progress as tqdm
 
 from .. import cache, datasets
 from ..datasets import FileList
+from ..keys import base_versions, cached_head, entry_meta, head_classnames, head_key, now
+from ..model_entries import EntryLike, is_clip, resolve_entry
+from ..outputs import derive_scores
 from . import decoded, images
-from .config import RunConfig, head_name, locate
-from .heads import cached_head, derive_scores, head_classnames, head_key, text_head
-from .entries import EntryLike, is_clip, resolve_entry
+from .config import RunConfig, locate
+from .heads import text_head
 from .models import LoadedModel, load_model
 
 ModelLoader = Callable[[], LoadedModel]
@@ -162,31 +161,13 @@ def _versions() -> dict[str, str]:
     import timm
     import torchvision
 
-    from .. import __version__
-
-    return {"python": sys.version.split()[0], "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "timm": timm.__version__, "open_clip": open_clip.__version__, "numpy": np.__version__,
-            "pillow": PIL.__version__, "cliprobust": __version__}
-
-
-def _entry_dict(entry: EntryLike) -> dict[str, Any]:
-    if is_dataclass(entry):
-        return asdict(entry)
-    return {k: getattr(entry, k) for k in ("id", "source", "arch", "pretrained")}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return {**base_versions(), "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "timm": timm.__version__, "open_clip": open_clip.__version__, "pillow": PIL.__version__}
 
 
 def _meta(config: RunConfig, entry: EntryLike, key: dict[str, Any], sha: str,
           extra: dict[str, Any]) -> dict[str, Any]:
-    spec = datasets.get(config.dataset)
-    return {"format_version": key["format_version"], "model_id": entry.id, "dataset": config.dataset,
-            "head": head_name(key["head"]), "key": key, "key_sha": sha, "config": config.to_dict(),
-            "entry": _entry_dict(entry), "scores_kind": "cosine" if is_clip(entry) else "logits",
-            "label_space": spec.label_space, "versions": _versions(), "host": platform.node(),
-            "completed_at": _now(), **extra}
+    return entry_meta(entry, key, sha, config.to_dict(), _versions(), extra)
 
 
 def _model_info(loaded: LoadedModel) -> dict[str, Any]:
@@ -207,7 +188,7 @@ def _compute(config: RunConfig, entry: EntryLike, files: FileList, key: dict[str
     layout = cache.init_entry(path, key, {"chunk_size": config.chunk_size, "batch_size": config.batch_size})
     done = cache.done_chunks(path)
     plan = plan_chunks(len(files), layout["chunk_size"], layout["batch_size"], done)
-    started, t0 = _now(), time.perf_counter()
+    started, t0 = now(), time.perf_counter()
     loaded = loader()
     head = _head_weights(loaded, config)
     files = datasets.materialize(files)
