@@ -7,18 +7,18 @@ the question no paper answers: do these properties move together across models?
 Properties (each from the section that already computes it; nothing is recomputed here):
 
 - ``er:<shift>`` -- effective robustness per natural shift and on the mean shift accuracy
-  (:func:`.er_tables.er_frame`, testbed STANDARD baseline line in logit space by default; interval
-  from the ER section's draws, :func:`.er_tables.er_draws`: baseline models resampled and every
+  (:func:`.effective_robustness.tables.er_frame`, testbed STANDARD baseline line in logit space by default; interval
+  from the ER section's draws, :func:`.effective_robustness.draws.er_draws`: baseline models resampled and every
   accuracy redrawn from its binomial image-sampling distribution). Sources: open_clip / testbed / timm.
 - ``factor_er:mean`` -- mean factor-level ER over the 10 ImageNet-X factors of Tu et al. §4.1
-  (:func:`.visual_factors.factor_er_frame`). Interval: mean of the per-factor interval ends, a
+  (:func:`.visual_factors.lines.factor_er_frame`). Interval: mean of the per-factor interval ends, a
   conservative bound (the factors share images, so their errors are not independent; the mean of
   the bounds is wide enough under any correlation). Source: ImageNet-X (and model-vs-human's
   ImageNet-val decisions of CLIP ViT-B/16 aggregated on ImageNet-X's annotations).
-- ``shape_bias`` -- model-vs-human cue-conflict shape bias (:func:`.shape_bias.shape_bias_table`,
+- ``shape_bias`` -- model-vs-human cue-conflict shape bias (:func:`.shape_bias.trials.shape_bias_table`,
   CI from resampling trials).
 - ``ood_auroc:cood`` -- COOD OOD AUROC with the softmax score averaged over its 11 severity levels
-  (:func:`.ood_detection.cood_summary`); the source gives no per-sample data, so no interval.
+  (:func:`.ood_detection.cood.cood_summary`); the source gives no per-sample data, so no interval.
 - ``ood_auroc:ninco`` -- NINCO AUROC on its fixed OOD classes (MSP; zero-shot CLIPs only have MCM in
   NINCO's table, which the ``note`` says). Interval: normal, from the ood-detection section's
   image-sampling SE of each AUROC (``metrics.ood.auroc_se``; NINCO publishes no per-image scores).
@@ -75,10 +75,15 @@ from scipy import stats as sps
 
 from .. import published, style
 from ..metrics import stats
-from . import er_tables as er
-from . import ood_detection as od
-from . import shape_bias as sb
-from . import visual_factors as vf
+from .effective_robustness.draws import er_draws
+from .effective_robustness.options import MEAN_SHIFT, SHIFTS
+from .effective_robustness.options import Options as EROptions
+from .effective_robustness.tables import er_frame
+from .ood_detection.cood import cood_summary
+from .ood_detection.ninco import NINCO_BENCHMARK, ninco_table
+from .shape_bias.trials import shape_bias_table
+from .visual_factors.lines import factor_er_frame
+from .visual_factors.tables import PAPER_FACTORS
 
 #: A card needs this many distinct published sources (one source alone is that paper's table).
 MIN_SOURCES: int = 2
@@ -218,9 +223,9 @@ def er_rows(frame: pd.DataFrame | None = None, baseline: str | None = None) -> p
     """ER per shift and on the mean shift accuracy, plus ImageNet top-1, from the ER section's
     tidy frame (``baseline``: the ER section's baseline set, default testbed STANDARD). open_clip
     rows stand for their weights (the LAION scaling-law table repeats three OpenAI rows)."""
-    protocol = er.Protocol(baseline=baseline) if baseline else er.Protocol()
-    f = er.er_frame(protocol) if frame is None else frame
-    f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*er.SHIFTS, er.MEAN_SHIFT])]
+    protocol = EROptions(baseline=baseline) if baseline else EROptions()
+    f = er_frame(protocol) if frame is None else frame
+    f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*SHIFTS, MEAN_SHIFT])]
     rows = pd.DataFrame({"name": _strip_prefix(f["model"]), "source": f["source"],
                          "property": "er:" + f["shift"], "value": f["er"], "low": f["ci_low"], "high": f["ci_high"],
                          "interval": "resampling baseline models (the line)"})
@@ -234,12 +239,12 @@ def er_rows(frame: pd.DataFrame | None = None, baseline: str | None = None) -> p
     return _keyed(both.drop(columns="source"), both["source"])
 
 
-def _with_image_noise(rows: pd.DataFrame, f: pd.DataFrame, protocol: "er.Protocol") -> pd.DataFrame:
-    """Per-model ER intervals from the ER section's draws (:func:`.er_tables.er_draws`: baseline
+def _with_image_noise(rows: pd.DataFrame, f: pd.DataFrame, protocol: EROptions) -> pd.DataFrame:
+    """Per-model ER intervals from the ER section's draws (:func:`.effective_robustness.draws.er_draws`: baseline
     models resampled and every accuracy redrawn from its binomial image-sampling distribution)."""
     rows = rows.copy()
     for shift in f["shift"].unique():
-        draws = er.er_draws(protocol, shift)
+        draws = er_draws(protocol, shift)
         low, high = stats.percentile_interval(draws.to_numpy())
         bounds = pd.DataFrame({"low": low, "high": high}, index=draws.columns)
         hit = (f["shift"] == shift).to_numpy() & f["model"].isin(bounds.index).to_numpy()
@@ -252,11 +257,11 @@ def _with_image_noise(rows: pd.DataFrame, f: pd.DataFrame, protocol: "er.Protoco
 
 def factor_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean factor-level ER over the 10 paper factors (ImageNet-X), from the visual-factors section."""
-    f = vf.factor_er_frame() if frame is None else frame
-    f = f[f["factor"].isin(vf.PAPER_FACTORS)]
+    f = factor_er_frame() if frame is None else frame
+    f = f[f["factor"].isin(PAPER_FACTORS)]
     g = f.groupby("model").agg(value=("er", "mean"), low=("ci_low", "mean"), high=("ci_high", "mean"),
                                n=("factor", "nunique")).reset_index()
-    g = g[g["n"] == len(vf.PAPER_FACTORS)]
+    g = g[g["n"] == len(PAPER_FACTORS)]
     rows = pd.DataFrame({"name": g["model"].str.removeprefix("imagenetx:"), "property": "factor_er:mean", "value": g["value"],
                          "low": g["low"], "high": g["high"],
                          "interval": "mean of per-factor bounds (resampling baseline models; conservative)",
@@ -267,7 +272,7 @@ def factor_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def shape_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cue-conflict shape bias per model (model-vs-human), from the shape-bias section."""
-    t = sb.shape_bias_table() if table is None else table
+    t = shape_bias_table() if table is None else table
     t = t[(t["level"] == "member") & (t["group"] != "human")]
     rows = pd.DataFrame({"name": t["name"], "property": "shape_bias", "value": t["shape_bias"],
                          "low": t["ci_low"], "high": t["ci_high"], "interval": "resampling trials"})
@@ -277,7 +282,7 @@ def shape_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
 def cood_rows(summary: pd.DataFrame | None = None, cood: pd.DataFrame | None = None) -> pd.DataFrame:
     """COOD OOD AUROC (softmax, mean over severities; ood-detection section) and the confidence gap
     (mean ImageNet-val softmax confidence − top-1, from the published COOD table)."""
-    s = od.cood_summary() if summary is None else summary
+    s = cood_summary() if summary is None else summary
     auroc = pd.DataFrame({"name": s["name"], "property": "ood_auroc:cood", "value": s["ood_auroc"],
                           "interval": "none (no per-sample data)", "note": "softmax, mean of 11 severities"})
     c = published.cood_results() if cood is None else cood
@@ -298,8 +303,8 @@ NINCO_SCORES: dict[str, str] = {GROUP_CLIP: "mcm-clip", GROUP_CLIP_FT: "MSP", GR
 
 def ninco_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
     """NINCO AUROC on its fixed OOD classes (ood-detection section's table), score per :data:`NINCO_SCORES`."""
-    t = od.ninco_table() if table is None else table
-    t = t[t["benchmark"] == od.NINCO_BENCHMARK]
+    t = ninco_table() if table is None else table
+    t = t[t["benchmark"] == NINCO_BENCHMARK]
     half = sps.norm.ppf(0.5 + stats.CI_LEVEL / 2) * (t["se"] if "se" in t else np.nan)
     rows = _keyed(pd.DataFrame({"name": t["name"], "property": "ood_auroc:ninco", "value": t["auroc"],
                                 "low": t["auroc"] - half, "high": t["auroc"] + half,
