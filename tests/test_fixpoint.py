@@ -126,6 +126,7 @@ def _run(src: Path, root: Path, monkeypatch) -> None:
 
 def test_a_rerun_is_a_fixpoint_and_a_changed_table_number_fails_it(kernel, tmp_path, monkeypatch, capfd) -> None:
     monkeypatch.setenv(progress.PROGRESS_ENV, "off")
+    monkeypatch.setenv("PYTHONHASHSEED", notebook_run.KERNEL_HASH_SEED)
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": kernel, "display_name": kernel,
                                                            "language": "python"}})
     nb.cells = [nbformat.v4.new_code_cell('profile = "published"', metadata={"tags": ["parameters"]}),

@@ -37,6 +37,9 @@ INJECTED_TAG = "injected-parameters"
 VOLATILE_PAPERMILL_KEYS: tuple[str, ...] = ("start_time", "end_time", "duration")
 #: Per-cell metadata the kernel writes with every run (``iopub`` timestamps).
 VOLATILE_CELL_KEYS: tuple[str, ...] = ("execution",)
+#: Hash seed of every kernel: Python randomises str hashes per process, so anything that iterates a set
+#: of strings would print in a different order on each run; a fixed seed makes that order one order.
+KERNEL_HASH_SEED = "0"
 #: Marker of the loud layout warnings of :mod:`cliprobust.plots`, echoed to the run's log.
 LAYOUT_MARKER = "!!! LAYOUT"
 
@@ -95,10 +98,12 @@ def layout_warnings(nb: nbformat.NotebookNode) -> list[str]:
 def execute(src: Path, dest: Path, parameters: dict[str, Any], kernel: str = KERNEL_NAME) -> None:
     """Execute ``src`` into ``dest`` with papermill on an IPC kernel, then normalise ``dest`` (also
     after a failure, so the failed notebook is as readable as a good one). Kernels print no progress
-    bars (:data:`cliprobust.progress.PROGRESS_ENV` ``off``) unless the caller chose a style."""
+    bars (:data:`cliprobust.progress.PROGRESS_ENV` ``off``) unless the caller chose a style, and hash
+    strings with :data:`KERNEL_HASH_SEED` unless the caller set ``PYTHONHASHSEED``."""
     import papermill
 
-    os.environ.setdefault(progress.PROGRESS_ENV, "off")
+    os.environ.setdefault(progress.PROGRESS_ENV, "off")  # the kernels inherit this process's environment
+    os.environ.setdefault("PYTHONHASHSEED", KERNEL_HASH_SEED)
     logging.getLogger("papermill").setLevel(logging.ERROR)
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
