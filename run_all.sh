@@ -107,25 +107,29 @@ rehearsal_env() { export CLIPROBUST_CACHE_DIR="$ROOT/data/synthetic-outputs"; }
 smoke_env() { export CLIPROBUST_CACHE_DIR="$ROOT/data/smoke-outputs" CLIPROBUST_PROMPT_SET=photo; }
 
 if [[ "$MODE" == tests ]]; then
-  # --- tests: (a) fixpoint of the published profile and (b) the smoke profile end to end, side by side;
-  # (c) a rehearsal of the whole zoo at CI_FRACTION; (d) unit tests + nbval of the committed notebooks ----
+  # --- tests, two parts at a time (2 cores): (a) fixpoint of the published profile beside (b) the smoke
+  # profile end to end; then (c) a rehearsal of the whole zoo at CI_FRACTION beside (d) unit tests + nbval
+  # of the committed notebooks. A part in the background logs to the scratch folder, printed when it ends.
   SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cliprobust-tests.XXXXXX")
   failed=()
   "$PY" -m cliprobust.notebook_run fixpoint --keep "$SCRATCH/fixpoint" >"$SCRATCH/fixpoint.log" 2>&1 &
-  fixpoint_pid=$!
+  bg=$!
   # (set -e does not reach into a tested subshell: each step is chained with &&)
   ( smoke_env && run_engine smoke && run_notebooks smoke "$ROOT/figures/smoke/notebooks" ) || failed+=("smoke profile")
-  wait "$fixpoint_pid" || failed+=("fixpoint (committed outputs differ from what the code makes)")
+  wait "$bg" || failed+=("fixpoint (committed outputs differ from what the code makes)")
   cat "$SCRATCH/fixpoint.log"
   ( export CLIPROBUST_CACHE_DIR="$SCRATCH/rehearsal-outputs" CLIPROBUST_FIGURES_DIR="$SCRATCH/rehearsal-figures"
     FRACTION=$CI_FRACTION && simulate && verify_cache && run_notebooks rehearsal "$SCRATCH/rehearsal-notebooks"
-  ) || failed+=("whole-zoo rehearsal at fraction $CI_FRACTION")
+  ) >"$SCRATCH/rehearsal.log" 2>&1 &
+  bg=$!
   set +e
   "$BIN/pytest" tests notebooks --nbval-lax --nbval-kernel-name cliprobust -p no:cacheprovider
   rc=$?
   set -e
   if [[ $rc -eq 5 ]]; then echo "run_all.sh: pytest collected no tests — failing" >&2; rc=1; fi
   [[ $rc -eq 0 ]] || failed+=("pytest")
+  wait "$bg" || failed+=("whole-zoo rehearsal at fraction $CI_FRACTION")
+  cat "$SCRATCH/rehearsal.log"
   if [[ ${#failed[@]} -gt 0 ]]; then
     printf 'run_all.sh --tests FAILED: %s (outputs of this run: %s)\n' "$(IFS=';'; echo "${failed[*]}")" "$SCRATCH" >&2
     exit 1
