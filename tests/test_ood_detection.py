@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,23 +13,15 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
-from statsmodels.stats.multitest import multipletests  # noqa: E402
 
 from cliprobust import plots, published  # noqa: E402
 from cliprobust.cache import Outputs  # noqa: E402
 from cliprobust.metrics import ood as M  # noqa: E402
-from cliprobust.metrics import stats as ST  # noqa: E402
+from cliprobust.runs import Run  # noqa: E402
 from cliprobust.sections import ood_detection as OD  # noqa: E402
-from cliprobust.sections.ood_detection import c5, c6, caches, figures, openood, sources
+from cliprobust.sections.ood_detection import c5, caches, figures, fine_tunes, openood, sources  # noqa: E402
 from cliprobust.sections.ood_detection import cood as CO  # noqa: E402
-from cliprobust.sections.ood_detection import ninco as NI  # noqa: E402  # noqa: E402
-from cliprobust.sections._base import FRAGILE, NOT_REPRODUCED, REPRODUCED, TIERS, Run  # noqa: E402
-
-
-@pytest.fixture
-def fast_correlations(monkeypatch):
-    """Correlation intervals with 200 resamples: the rule tests check logic, not Monte-Carlo precision."""
-    monkeypatch.setattr(c5.stats, "correlation_interval", functools.partial(ST.correlation_interval, n_boot=100))
+from cliprobust.sections.ood_detection import ninco as NI  # noqa: E402
 
 
 # --------------------------------------------------------------------------- COOD
@@ -87,101 +77,8 @@ def test_cood_source_rules():
     assert sources.training_source("resnet50", "imagenet-1k", pretrain) == "imagenet-1k"
 
 
-def test_source_correlations_match_scipy(summary, fast_correlations):
-    table = c5.source_correlations(summary).set_index("source")
-    for src, sub in summary.groupby("training_source"):
-        if len(sub) >= 3:
-            assert table.loc[src, "rho"] == pytest.approx(stats.spearmanr(sub["id_top1"], sub["ood_auroc"])[0], abs=1e-12)
-            assert table.loc[src, "pearson"] == pytest.approx(stats.pearsonr(sub["id_top1"], sub["ood_auroc"])[0])
-    assert table.loc["clip-zeroshot", "n"] == 9 and table.loc["imagenet-1k", "n"] == 420
-    assert not table.loc["imagenet-unlisted", "judged"] and table.loc["imagenet-unlisted", "holds"] is None
-    judged = table[table["judged"]]
-    assert (judged["n"] >= c5.C5_MIN_MODELS).all()
-    assert (judged["holds"] == ((judged["rho"] >= c5.C5_MIN_RHO) & (judged["low"] > 0))).all()
-
-
-# --------------------------------------------------------------------------- C5 rules on synthetic COOD/NINCO
-
-
-def _synthetic_cood(signs: dict[str, float], n_clip: int = 9, n_in: int = 30, seed: int = 0) -> pd.DataFrame:
-    """COOD-shaped rows: zero-shot CLIPs and ImageNet-1k models (``*_torchvision`` names), every score,
-    11 severities; OOD AUROC = 0.8 + sign(score) * (acc - 0.7) + noise."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for fam, n, prefix in (("clip-zeroshot", n_clip, "CLIPX"), ("imagenet", n_in, "net")):
-        for i in range(n):
-            name = f"{prefix}{i}" + ("_torchvision" if fam == "imagenet" else "")
-            acc = rng.uniform(0.55, 0.85)
-            for score, conf in CO.COOD_SCORES.items():
-                for lvl in range(11):
-                    rows.append({"model": f"cood:{name}", "family": fam, "name": name, "confidence": conf,
-                                 "severity": lvl, "ood_auroc": 0.8 + signs.get(score, 1.0) * (acc - 0.7)
-                                 - 0.01 * lvl + rng.normal(0, 0.003), "id_top1": acc, "id_avg_conf": acc})
-    return pd.DataFrame(rows)
-
-
-def _synthetic_ninco(sign: float, n: int = 25, seed: int = 1) -> pd.DataFrame:
-    """NINCO-shaped rows (46 classes) for n ImageNet classifiers with MSP: AUROC = 0.8 + sign (acc - 0.7)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        acc = rng.uniform(0.6, 0.85)
-        for c in range(46):
-            rows.append({"model": f"ninco:m{i}", "family": "imagenet", "name": f"m{i}", "method": "MSP",
-                         "dataset": f"class{c}", "dataset_kind": "ninco", "variant": None, "popular": None,
-                         "auroc": 0.8 + sign * (acc - 0.7) + rng.normal(0, 0.002), "fpr95": 0.5, "id_top1": acc})
-    return pd.DataFrame(rows)
-
-
-def test_claim_c5_tiers_on_synthetic_data(mirror, fast_correlations):
-    good = c5.claim_c5(cood=_synthetic_cood({}), ninco=_synthetic_ninco(+1))
-    assert good.tier == REPRODUCED, good.evidence
-    assert sum(v.headline for v in good.variants) == 1 and good.value >= c5.C5_MIN_RHO
-    assert {v.name for v in good.variants if v.holds is None} == {"score=mcm"}  # 2 CLIPs: nothing to correlate
-    fragile = c5.claim_c5(cood=_synthetic_cood({"max_logit": -1.0}), ninco=_synthetic_ninco(+1))
-    assert fragile.tier == FRAGILE and fragile.breaking_variants == ("score=max_logit",)
-    assert "Breaks under: score=max_logit" in fragile.evidence
-    ninco_breaks = c5.claim_c5(cood=_synthetic_cood({}), ninco=_synthetic_ninco(-1))
-    assert ninco_breaks.breaking_variants == ("protocol=ninco-fixed-ood",)
-    bad = c5.claim_c5(cood=_synthetic_cood({"msp": -1.0}), ninco=_synthetic_ninco(+1))
-    assert bad.tier == NOT_REPRODUCED and bad.value < 0
-    # the run option picks the headline score: max_logit as headline, msp becomes a variant
-    alt = c5.claim_c5(Run(options={"score": "max_logit"}), cood=_synthetic_cood({"msp": -1.0}), ninco=_synthetic_ninco(+1))
-    assert alt.tier == FRAGILE and "score=msp" in alt.breaking_variants
-
-
-@pytest.fixture(scope="module")
-def c5_real(cood):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(c5.stats, "correlation_interval", functools.partial(ST.correlation_interval, n_boot=200))
-    try:
-        yield c5.claim_c5(cood=cood)
-    finally:
-        mp.undo()
-
-
-def test_claim_c5_real_data_facts(c5_real, summary, cood):
-    c = c5_real
-    assert c.tier in TIERS and sum(v.headline for v in c.variants) == 1
-    v = {x.name: x for x in c.variants}
-    # every training source with >= 5 models is a variant (the headline's two are in the headline)
-    counts = summary["training_source"].value_counts()
-    assert {f"source={s}" for s, n in counts.items() if n >= c5.C5_MIN_MODELS} - set(v) == {
-        f"source={s}" for s in c5.C5_SOURCES}
-    sub = summary[summary["training_source"] == "imagenet-1k"]
-    assert c.value == pytest.approx(stats.spearmanr(sub["id_top1"], sub["ood_auroc"])[0], abs=1e-12)  # the weaker source
-    nin = NI.ninco_table().query("benchmark == 'ninco' and method == 'MSP' and family == 'imagenet'")
-    assert v["protocol=ninco-fixed-ood"].n == len(nin) == 25  # README: 29 ImageNet classifiers, 4 CLIP fine-tunes
-    assert v["protocol=ninco-fixed-ood"].value == pytest.approx(stats.spearmanr(nin["id_top1"], nin["auroc"])[0])
-    ml = CO.cood_summary("max_logit", cood=cood)
-    sub = ml[ml["training_source"] == "imagenet-1k"]
-    assert v["score=max_logit"].value == pytest.approx(stats.spearmanr(sub["id_top1"], sub["ood_auroc"])[0], abs=1e-12)
-    assert v["source=imagenet-unlisted"].holds is None  # not one training source: never judged
-    assert (c.tier == REPRODUCED) == (all(x.holds is not False for x in c.variants))
-
-
-def test_plot_acc_vs_auroc_passes_layout(summary, fast_correlations):
-    fig = figures.plot_acc_vs_auroc(summary)
+def test_plot_acc_vs_auroc_passes_layout(summary):
+    fig = figures.plot_acc_vs_auroc(summary, c5.source_table(summary, OD.Options()))
     assert len(fig.axes[0].containers) == len(sources.COOD_SOURCES)  # one errorbar series per source
     assert plots.check_layout(fig) == []
     assert any("mean over 11 severity levels" in t.get_text() for t in fig.texts)  # the y-axis caption
@@ -242,71 +139,25 @@ def test_auroc_se_against_simulated_spread(shift, n_id, n_ood):
 
 
 def test_c6_table_pairs_declared_scores(ninco_tab):
-    comp = c6.c6_table(ninco_tab)
+    comp = fine_tunes.c6_table(ninco_tab)
     assert len(comp) == len(NI.NINCO_BENCHMARKS) * 5
-    assert set(comp.loc[comp["role"] == "zero-shot", "method"]) == {c6.C6_ZS_SCORE}
-    assert set(comp.loc[comp["role"] != "zero-shot", "method"]) == {c6.C6_FT_SCORE}
-    best = c6.c6_table(ninco_tab, "best", "best")
-    merged = best.merge(comp, on=["benchmark", "name"], suffixes=("_best", "_declared"))
-    assert (merged["auroc_best"] >= merged["auroc_declared"]).all()
-
-
-def test_c6_tests_holm_and_one_sided_p(ninco_tab):
-    t = c6.c6_tests(c6.c6_table(ninco_tab))
-    b = t[t["part"] == "b"]
-    assert len(b) == 20 and b["judged"].all() and int(((t["part"] == "a") & t["judged"]).sum()) == 2
-    assert np.allclose(t["p"], stats.norm.sf(t["diff"] / t["se"]))
-    assert np.allclose(b["p_adj"], multipletests(b["p"], method="holm")[1])
-    unc = c6.c6_tests(c6.c6_table(ninco_tab), correction="none")
-    assert np.allclose(unc.loc[unc["part"] == "b", "p_adj"], b["p"])
-    assert (b["significant"] == (b["p_adj"] < c6.C6_ALPHA)).all()
-
-
-def _boost_zero_shot(ninco: pd.DataFrame, datasets: str = "all") -> pd.DataFrame:
-    """Zero-shot CLIP at AUROC 0.99 on every row (or on the cleaned popular sets only): every fine-tune
-    is then far below it wherever it was boosted."""
-    sel = ninco["name"] == c6.C6_ZS_REFERENCE
-    if datasets == "popular-ood":
-        sel &= (ninco["dataset_kind"] == "popular") & (ninco["variant"] == "ood")
-    return ninco.assign(auroc=ninco["auroc"].where(~sel, 0.99))
-
-
-def _flip_pair(ninco: pd.DataFrame) -> pd.DataFrame:
-    """Swap the names of every (in1k, in21k->in1k) pair: intermediate fine-tuning now 'hurts'."""
-    swap = {a: b for a, b in c6.C6_PAIRS.values()} | {b: a for a, b in c6.C6_PAIRS.values()}
-    return ninco.assign(name=ninco["name"].replace(swap))
-
-
-def test_claim_c6_tiers_on_modified_ninco(ninco):
-    good = c6.claim_c6(ninco=_boost_zero_shot(ninco))
-    assert good.tier == REPRODUCED, good.evidence
-    fragile = c6.claim_c6(ninco=_boost_zero_shot(ninco, "popular-ood"))
-    assert fragile.tier == FRAGILE
-    # zero-shot boosted on the cleaned popular sets only: on NINCO's classes no fine-tune is below it
-    assert fragile.breaking_variants == ("benchmark=ninco-classes",)
-    bad = c6.claim_c6(ninco=_flip_pair(_boost_zero_shot(ninco)))
-    assert bad.tier == NOT_REPRODUCED and "(a) on NINCO's 46 classes" in bad.evidence
-    missing = c6.claim_c6(ninco=ninco[ninco["name"] != c6.C6_ZS_REFERENCE])
-    assert missing.tier == "not testable here" and missing.needs
-
-
-def test_claim_c6_real_data_facts(ninco):
-    c = c6.claim_c6(ninco=ninco)
-    assert c.tier in TIERS and sum(v.headline for v in c.variants) == 1
-    t = c.numbers["tests"]
-    a = t[(t["part"] == "a") & t["judged"]].set_index("comparison")["diff"]
-    comp = c6.c6_table(NI.ninco_table(ninco)).set_index(["benchmark", "role", "source"])["auroc"]
-    for source in c6.C6_PAIRS:  # part (a) recomputed directly
-        assert a[f"in21k-in1k vs in1k ({source})"] == pytest.approx(
-            comp[("ninco", "ft-in21k-in1k", source)] - comp[("ninco", "ft-in1k", source)], abs=1e-12)
-    best = {v.name: v for v in c.variants}["score=best"]
-    assert "(0 below by point estimate)" in best.note  # each model's best score: no fine-tune below zero-shot
-    top = t[t["part"] == "b"].sort_values("p_adj").iloc[0]
-    assert c.value == pytest.approx(top["diff"]) and c.low < c.value < c.high
+    assert set(comp.loc[comp["role"] == "zero-shot", "method"]) == {fine_tunes.C6_ZS_SCORE}
+    assert set(comp.loc[comp["role"] != "zero-shot", "method"]) == {fine_tunes.C6_FT_SCORE}
+    # equal score sets: each side the better of the same two functions, per benchmark
+    best = fine_tunes.c6_table(ninco_tab, fine_tunes.SAME_SCORES["ft"], fine_tunes.SAME_SCORES["zs"])
+    assert set(best.loc[best["role"] == "zero-shot", "method"]) <= set(fine_tunes.SAME_SCORES["zs"])
+    assert set(best.loc[best["role"] != "zero-shot", "method"]) <= set(fine_tunes.SAME_SCORES["ft"])
+    for r in best.itertuples():
+        scores = fine_tunes.SAME_SCORES["zs" if r.role == "zero-shot" else "ft"]
+        cands = ninco_tab[(ninco_tab["name"] == r.name) & (ninco_tab["benchmark"] == r.benchmark)
+                          & ninco_tab["method"].isin(scores)]
+        assert r.auroc == cands["auroc"].max()
+    with pytest.raises(ValueError, match="NINCO has not every score"):
+        fine_tunes.c6_table(ninco_tab, ("no-such-score",))
 
 
 def test_plot_ninco_scores_passes_layout(ninco_tab):
-    fig = figures.plot_ninco_scores(ninco_tab, c6.c6_table(ninco_tab))
+    fig = figures.plot_ninco_scores(ninco_tab, fine_tunes.c6_table(ninco_tab))
     assert len(fig.axes) == 3  # heatmap, its colourbar, bars
     assert plots.check_layout(fig) == []
     plt.close(fig)

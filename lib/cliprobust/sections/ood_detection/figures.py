@@ -11,7 +11,7 @@ from scipy import stats as sps
 
 from ... import style
 from ...metrics import stats
-from .c5 import C5_MIN_MODELS, C5_MIN_RHO, source_correlations
+from .c5 import C5_MARGIN
 from .ninco import NINCO_BENCHMARK, NINCO_DISPLAY
 from .sources import COOD_SOURCES, SOURCE_COLORS, SOURCE_LABELS, source_label
 
@@ -22,10 +22,10 @@ COOD_Y_CAPTION = ("y: COOD OOD AUROC, mean over 11 severity levels. Each model's
                   "(binomial, 50,000 images); right: within-source Spearman rho with 95% interval (resampling models).")
 
 
-def plot_acc_vs_auroc(summary: pd.DataFrame, corr: pd.DataFrame | None = None) -> plt.Figure:
-    """Left: ImageNet top-1 vs COOD OOD AUROC, one colour per training source; right: within-source
-    Spearman rho with its 95 % interval for every fine training source with >= 5 models."""
-    corr = source_correlations(summary) if corr is None else corr
+def plot_acc_vs_auroc(summary: pd.DataFrame, corr: pd.DataFrame, margin: float = C5_MARGIN) -> plt.Figure:
+    """Left: ImageNet top-1 vs COOD OOD AUROC, one colour per training source; right: the C5 rule per
+    source (:func:`.c5.source_table`): correlation with its 95 % interval, coloured by outcome,
+    the claim's source marked, small sources hatched-grey labelled "too few to decide"."""
     fig, (ax, fx) = plt.subplots(1, 2, figsize=(12, 5.4), gridspec_kw={"width_ratios": [1.5, 1]})
     lo, hi = stats.wilson_interval(np.round(summary["id_top1"] * 50_000), 50_000)
     for src in COOD_SOURCES:
@@ -39,24 +39,29 @@ def plot_acc_vs_auroc(summary: pd.DataFrame, corr: pd.DataFrame | None = None) -
     ax.set(xlabel="ImageNet-1k top-1 accuracy", ylabel="OOD AUROC (COOD, mean of 11 levels)",
            title=f"COOD: ImageNet accuracy vs OOD detection ({style.display(summary['score'].iloc[0])})")
     ax.legend(fontsize=7, loc="upper left")
-    _plot_rho_forest(fx, corr)
+    _plot_rho_forest(fx, corr, margin)
     fig.text(0.01, 0.005, "\n".join(textwrap.wrap(COOD_Y_CAPTION, 150)), fontsize=7, va="bottom", ha="left")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
-def _plot_rho_forest(ax: plt.Axes, corr: pd.DataFrame) -> None:
-    c = corr[corr["n"] >= C5_MIN_MODELS].sort_values("rho").reset_index(drop=True)
+def _plot_rho_forest(ax: plt.Axes, corr: pd.DataFrame, margin: float) -> None:
+    c = corr.sort_values("rho").reset_index(drop=True)
     for i, r in c.iterrows():
-        color = {True: "#0072B2", False: "#D55E00", None: "#999999"}[r["holds"]]
-        ax.errorbar([r["rho"]], [i], xerr=[[r["rho"] - r["low"]], [r["high"] - r["rho"]]], fmt="o", color=color)
-    ax.axvline(C5_MIN_RHO, color="0.3", ls="--", lw=0.8)
+        color = style.OUTCOME_COLORS[r["outcome"] if isinstance(r["outcome"], str) else "not computed"]
+        ax.errorbar([r["rho"]], [i], xerr=[[r["rho"] - r["low"]], [r["high"] - r["rho"]]], fmt="o", color=color,
+                    mfc=color if r["decisive"] else "white", ms=7 if r["kind"] == "claim" else 5)
+    ax.axvline(margin, color="0.3", ls="--", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.6)
-    ax.set_yticks(range(len(c)), [f"{source_label(s)} (n={n})" for s, n in zip(c["source"], c["n"])], fontsize=7)
-    ax.set(xlim=(-1.05, 1.05), xlabel="Spearman rho, top-1 vs OOD AUROC", ylabel="training source",
-           title=f"Within-source Spearman rho (dashed: {C5_MIN_RHO})")
+    ax.set_yticks(range(len(c)), [_forest_label(r) for r in c.itertuples()], fontsize=7)
+    ax.set(xlim=(-1.05, 1.05), xlabel="correlation, top-1 vs OOD AUROC (95% interval)", ylabel="training source",
+           title=f"C5 rule per source (dashed: margin {margin:g}; open: too few models to decide)")
 
 
+def _forest_label(r) -> str:
+    name = source_label(r.source) if not r.source.startswith("NINCO") else "NINCO fixed OOD (IN classifiers)"
+    tag = {"claim": " [claim]", "not one source": " [mix: not judged]"}.get(r.kind, "")
+    return f"{name} (n={r.n}){tag}"
 
 
 def plot_ninco_scores(table: pd.DataFrame, comp: pd.DataFrame) -> plt.Figure:
