@@ -310,3 +310,13 @@ def test_figures_pass_the_layout_rules(frame: pd.DataFrame, draw) -> None:
 def test_baseline_band_brackets_the_line(frame: pd.DataFrame) -> None:
     band = F.baseline_band(frame, "imagenet-r", np.array([0.6, 0.7, 0.8]))
     assert (band["low"] <= band["predicted"]).all() and (band["predicted"] <= band["high"]).all()
+
+
+def test_source_lines_are_each_sizes_own_polyfit(frame: pd.DataFrame) -> None:
+    lines = S.source_lines(frame).set_index("pretrain_data")
+    rows = frame[(frame["shift"] == O.MEAN_SHIFT) & (frame["source"] == "scaling")]
+    for data in ("LAION-80M", "LAION-400M", "LAION-2B"):
+        g = rows[rows["pretrain_data"] == data]
+        slope, icpt = np.polyfit(special.logit(g["id_acc"]), special.logit(g["ood_acc"]), 1)
+        assert (lines.loc[data, "slope"], lines.loc[data, "intercept"]) == pytest.approx((slope, icpt), abs=1e-9)
+        assert lines.loc[data, "n"] == len(g)

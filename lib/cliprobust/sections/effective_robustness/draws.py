@@ -18,7 +18,7 @@ import pandas as pd
 from ...metrics import robustness, stats
 from .options import (
     BASELINES, DEDUP_TWINS, ER_SHIFTS, FT_SHIFTS, ID_TEST_SET, MEAN_OF_SHIFT_ER, MEAN_SHIFT, MEAN_SHIFT_4,
-    SHIFT_ID, SHIFTS, Options,
+    SHIFT_ID, Options,
 )
 from .tables import ACC_COLUMNS, baseline_models, cached_frame, model_table, test_set_sizes
 

@@ -7,8 +7,6 @@ the 29 LAION scaling-laws checkpoints (LAION-80M/400M/2B x ViT-B/32..g/14 x 3B/1
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
@@ -23,9 +21,8 @@ from .tables import er_frame
 #: in data) and >= 1B samples seen where the tag states it (``zoo_rules.MIN_SAMPLES_SEEN``).
 DATA_STUDY_ARCH = zoo_rules.CLIP_ARCH
 DATA_STUDY_MIN_SAMPLES = zoo_rules.MIN_SAMPLES_SEEN
-#: Sources need at least this many models to enter a within- or between-source spread.
-MIN_MODELS_PER_SOURCE = 2
 #: Model size order of the scaling-laws architectures (Cherti et al. 2023), smallest first.
+#: (MODEL size, the architecture -- not the training-set size C11 is about; reported beside it.)
 SCALING_SIZE_ORDER: tuple[str, ...] = ("ViT-B-32", "ViT-B-16", "ViT-L-14", "ViT-H-14", "ViT-g-14")
 
 
@@ -42,38 +39,11 @@ def data_study_set(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT) -
 
 
 def data_source_summary(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT) -> pd.DataFrame:
-    """Per (source table, pretrain_data) of :func:`data_study_set`: n, mean/std/min/max/range of ER."""
+    """Per (source table, pretrain_data) of :func:`data_study_set`: n, mean/std/min/max of ER."""
     study = data_study_set(frame, shift)
     g = study.groupby(["source", "pretrain_data"])["er"]
     out = g.agg(n="size", er_mean="mean", er_std="std", er_min="min", er_max="max").reset_index()
-    out["er_range"] = out["er_max"] - out["er_min"]
     return out.sort_values("er_mean", ascending=False).reset_index(drop=True)
-
-
-def _sources_with_min(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows.groupby("pretrain_data")["er"].transform("size") >= MIN_MODELS_PER_SOURCE]
-
-
-def source_spread(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT,
-                  drop_sources: Sequence[str] = ()) -> dict[str, float]:
-    """Within- vs between-source spread of ER (sources with >= :data:`MIN_MODELS_PER_SOURCE` models,
-    ``drop_sources`` left out): ``within_sd_scaling`` (pooled within-source SD over the LAION
-    scaling-laws sources, ``stats.pooled_within_sd``), ``within_sd_open_clip``, ``between_sd`` /
-    ``between_range`` (SD / range of open_clip source means) and ``eta2_open_clip`` (share of
-    open_clip ER variance between sources)."""
-    study = data_study_set(frame, shift)
-    study = study[~study["pretrain_data"].isin(drop_sources)]
-    sl = _sources_with_min(study[study["source"] == "scaling"])
-    oc = _sources_with_min(study[study["source"] == "open_clip"])
-    means = oc.groupby("pretrain_data")["er"].mean()
-    ss_total = float(((oc["er"] - oc["er"].mean()) ** 2).sum())
-    within = stats.pooled_within_sd(oc["er"].to_numpy(), oc["pretrain_data"].to_numpy())
-    ss_within = within ** 2 * (len(oc) - oc["pretrain_data"].nunique())
-    return {"within_sd_scaling": stats.pooled_within_sd(sl["er"].to_numpy(), sl["pretrain_data"].to_numpy()),
-            "n_sources_scaling": int(sl["pretrain_data"].nunique()), "n_models_scaling": len(sl),
-            "within_sd_open_clip": within, "n_sources_open_clip": int(oc["pretrain_data"].nunique()),
-            "n_models_open_clip": len(oc), "between_sd": float(means.std(ddof=1)),
-            "between_range": float(means.max() - means.min()), "eta2_open_clip": 1 - ss_within / ss_total}
 
 
 def _line_row(rows: pd.DataFrame, label: str) -> dict:
@@ -81,13 +51,13 @@ def _line_row(rows: pd.DataFrame, label: str) -> dict:
     fit = robustness.fit_baseline(rows["id_acc"], rows["ood_acc"])
     resid = np.asarray(robustness.transformed_residual(rows["id_acc"], rows["ood_acc"], fit))
     return {"pretrain_data": label, "n": len(rows), "slope": fit.slope, "intercept": fit.intercept,
-            "r": fit.r, "resid_sd": float(np.std(resid, ddof=2)), "er_range": float(np.ptp(rows["er"])),
+            "r": fit.r, "resid_sd": float(np.std(resid, ddof=2)),
             "_resid": resid}
 
 
 def source_lines(frame: pd.DataFrame | None = None, shift: str = MEAN_SHIFT) -> pd.DataFrame:
     """Per LAION scaling-laws source: its OWN logit line (slope, intercept, r; ``resid_sd`` = SD of
-    logit residuals, ddof 2), the ER range, and Spearman rho of model size
+    logit residuals, ddof 2) and the Spearman rho of model size
     (:data:`SCALING_SIZE_ORDER`) with ER (``rho_size_er``, with its interval ``rho_size_er_low`` /
     ``_high`` from ``stats.correlation_interval``), with ImageNet accuracy (``rho_size_id``) and
     with the residual from the source line (``rho_size_resid``). Last row: the baseline models."""
