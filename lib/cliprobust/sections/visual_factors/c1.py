@@ -226,13 +226,13 @@ def claim_c1(design: FactorDesign, opts: "Options", floor: str = "not measured")
     head, *variants = c1_specs(design, opts)
     keys = population(opts.clip_model)
     stat = (f"ER of the {population_label(keys)}'s {C1_MIN_POSITIVE}th most robust factor (> 0 ⇔ ≥ 6 of 10 "
-            f"factors above the line; interval ⇔ the count's)")
+            f"factors above the line)")
     er, draws = group_er(design, keys, opts.baseline, opts.image_noise)
     return evaluate("C1", stat, head, variants, rule=C1_RULE, needs="ImageNet-X published factor accuracies",
                     evidence=_evidence(design, opts, floor), oc=lambda _: c1_oc(draws, er))
 
 
-def directions(design: FactorDesign, tests: pd.DataFrame) -> pd.DataFrame:
+def directions(design: FactorDesign, tests: pd.DataFrame, image_noise: bool = True) -> pd.DataFrame:
     """Per (baseline, CLIP row) of a :func:`.lines.factor_tests_grid`: factors with a per-factor
     significant + / − sign, the point count of ER > 0, the headline count rule's outcome, and which
     of the paper's named weak factors come out negative."""
@@ -240,7 +240,7 @@ def directions(design: FactorDesign, tests: pd.DataFrame) -> pd.DataFrame:
     for (b, label), t in tests.groupby(["baseline", "label"], sort=False):
         s = t.set_index("factor")["sign"]
         key = next(k for k, r in CLIP_ROWS.items() if r.label == label)
-        est = count_estimate(*design.row_er(key, b))
+        est = count_estimate(*design.row_er(key, b, image_noise))
         rows.append({"baseline": b, "label": label, "n_baseline": int(t["n_baseline"].iloc[0]),
                      "n_er_positive": int((t["er"] > 0).sum()), "n_positive": int((s == "+").sum()),
                      "n_negative": int((s == "-").sum()), "positive": ", ".join(s.index[s == "+"]),
