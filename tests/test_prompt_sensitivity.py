@@ -13,17 +13,19 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from scipy.special import logsumexp  # noqa: E402
+from scipy.stats import binom  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 from torchmetrics.functional.classification import multiclass_calibration_error  # noqa: E402
 
 from cliprobust import outputs, plots, zoo  # noqa: E402
+from cliprobust import verdicts as V  # noqa: E402
 from cliprobust.metrics import robustness as R  # noqa: E402
 from cliprobust.outputs import Outputs  # noqa: E402
-from cliprobust.sections import _base as B  # noqa: E402
+from cliprobust.runs import Run, UnknownOptionError  # noqa: E402
 from cliprobust.sections import prompt_sensitivity as S  # noqa: E402
 
-CLIPS = [e.id for e in zoo.select("clip-zeroshot")][:8]
+CLIPS = [e.id for e in zoo.select("clip-zeroshot")][:16]
 
 
 def _fake(model: str, dataset: str, ps: str, n: int = 300, seed: int = 0, scale: float = 100.0) -> Outputs:
@@ -116,47 +118,83 @@ def _objectives(acc_best: str, cal_best: str, ood_best: str, n_models: int = 8, 
     return pd.DataFrame(rows).reindex(columns=S.TABLE_COLUMNS), pd.DataFrame(ood)
 
 
-FULL = B.Run("full")
+FULL = Run("full")
 
 
 def test_c9_reproduced_when_every_protocol_shows_mixed_winners():
     table, ood = _objectives("openai-80", "photo", "simple-7")
     c9 = S.claim_c9(FULL, table=table, ood=ood)
-    assert c9.tier == B.REPRODUCED and c9.value == 1.0 and not c9.breaking_variants
+    assert c9.tier == V.REPRODUCED and c9.outcome == "supports" and c9.value == 1.0 and not c9.breaking_variants
     low, high = proportion_confint(8, 8, alpha=0.05, method="wilson")
-    assert (c9.low, c9.high) == pytest.approx((low, high))
+    assert (c9.low, c9.high) == pytest.approx((low, high)) and c9.margin == S.C9_MARGIN
     assert sum(v.headline for v in c9.variants) == 1
     names = {v.name for v in c9.variants}
-    assert {"ood-score=msp", "calibration=nll", "objectives=acc+calibration", "drop-prompt-set=photo"} <= names
+    assert {"ood_score=msp", "calibration=nll", "objectives=acc+calibration", "drop-prompt-set=photo",
+            "reading=majority"} <= names
     er_variant = next(v for v in c9.variants if v.name == "objectives+=er")
-    assert er_variant.holds is None and "< 5" in er_variant.note  # ER not measured: never changes the tier
+    assert er_variant.outcome is None and "not measured" in er_variant.note  # never changes the tier
 
 
 def test_c9_fragile_when_only_ood_detection_disagrees():
-    table, ood = _objectives("openai-80", "openai-80", "photo")
+    table, ood = _objectives("openai-80", "openai-80", "photo", n_models=16)
     c9 = S.claim_c9(FULL, table=table, ood=ood)
-    assert c9.tier == B.FRAGILE
+    assert c9.tier == V.FRAGILE and c9.outcome == "supports"
+    # without OOD detection no model is mixed: Wilson upper bound 3.84 / 19.84 < the margin
     assert "objectives=acc+calibration" in c9.breaking_variants
     assert "drop-prompt-set=photo" in c9.breaking_variants  # without photo, one prompt set wins everything
     assert "objectives=acc+calibration" in c9.evidence
 
 
-def test_c9_not_reproduced_when_one_prompt_set_wins_everything():
-    table, ood = _objectives("simple-7", "simple-7", "simple-7")
+def test_c9_contradicted_when_one_prompt_set_wins_everything():
+    table, ood = _objectives("simple-7", "simple-7", "simple-7", n_models=16)
     c9 = S.claim_c9(FULL, table=table, ood=ood)
-    assert c9.tier == B.NOT_REPRODUCED and c9.value == 0.0
+    assert c9.tier == V.CONTRADICTED and c9.outcome == "contradicts" and c9.value == 0.0
+    assert c9.high < S.C9_MARGIN and not c9.supporting_variants
+
+
+def test_c9_inconclusive_when_few_models_cannot_exclude_the_margin():
+    table, ood = _objectives("simple-7", "simple-7", "simple-7", n_models=8)  # 0 of 8: upper bound 0.32
+    c9 = S.claim_c9(FULL, table=table, ood=ood)
+    assert c9.tier == V.INCONCLUSIVE and c9.outcome == "inconclusive"
+    assert "reading=majority" in c9.contradicting_variants  # the stricter reading is excluded
+
+
+def test_c9_operating_characteristics_match_the_binomial_design():
+    """supports-at-margin of the rule on 8 models, recomputed exactly: sum over k of P(Binomial(8, 0.25) = k)
+    for the k whose Wilson interval the rule calls 'supports' (the engine simulates 2000 draws)."""
+    table, ood = _objectives("openai-80", "photo", "simple-7")
+    oc = S.claim_c9(FULL, table=table, ood=ood).oc
+    ks = np.arange(9)
+    lows, highs = proportion_confint(ks, 8, alpha=0.05, method="wilson")
+    supports = (lows > 0) & (highs >= S.C9_MARGIN)
+    exact = float(binom.pmf(ks, 8, S.C9_MARGIN)[supports].sum())
+    assert oc.supports_at_margin == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / oc.n_sims))
+    assert oc.supports_at_zero == 0.0 and oc.contradicts_at_zero == 0.0  # 0 of 8: upper bound 0.32 >= margin
 
 
 def test_c9_not_testable_without_real_clip_caches():
-    assert S.claim_c9(B.Run()).tier == B.NOT_TESTABLE  # published: no caches read
-    assert "cliprobust evaluate --models clip-zeroshot" in S.claim_c9(B.Run()).needs
+    assert S.claim_c9(Run()).tier == V.NOT_TESTABLE  # published: no caches read
+    assert "cliprobust evaluate --models clip-zeroshot" in S.claim_c9(Run()).needs
     few = S.claim_c9(FULL, table=_objectives("openai-80", "photo", "photo", n_models=S.MIN_MODELS - 1)[0])
     smoke_table, smoke_ood = _objectives("openai-80", "photo", "photo", group="smoke")
     smoke = S.claim_c9(FULL, table=smoke_table, ood=smoke_ood)
-    assert few.tier == smoke.tier == B.NOT_TESTABLE and "never count" in smoke.evidence
+    assert few.tier == smoke.tier == V.NOT_TESTABLE and "not measured" in smoke.evidence
     table, ood = _objectives("openai-80", "photo", "simple-7")
-    guarded = S.claim_c9(B.Run("rehearsal"), table=table, ood=ood)  # synthetic caches never judge
-    assert guarded.tier == B.NOT_TESTABLE and "synthetic" in guarded.evidence
+    guarded = S.claim_c9(Run("rehearsal"), table=table, ood=ood)  # synthetic caches never judge
+    assert guarded.tier == V.NOT_TESTABLE and "synthetic" in guarded.evidence
+
+
+def test_options_are_checked_and_drive_the_headline():
+    with pytest.raises(UnknownOptionError, match="ood_score"):
+        Run.from_params("full", S.Options, ood_scor="msp")
+    with pytest.raises(ValueError, match="ood_score"):
+        S.Options(ood_score="odin")
+    table, ood = _objectives("openai-80", "photo", "simple-7")
+    c9 = S.claim_c9(Run.from_params("full", S.Options, ood_score="energy", calibration="nll"), table=table, ood=ood)
+    head = next(v for v in c9.variants if v.headline)
+    assert "nll, energy AUROC" in head.description
+    assert "ood_score=mcm" in {v.name for v in c9.variants} and "ood_score=energy" not in {v.name for v in c9.variants}
+    assert S.claims(Run())[0].id == "C9" and len(S.claims(Run())) == 1
 
 
 def test_mixed_share_needs_every_prompt_set():
@@ -170,8 +208,8 @@ def test_mixed_share_needs_every_prompt_set():
 
 
 def test_published_profile_plans_the_grid_and_draws_it(tmp_cache, tmp_path, monkeypatch):
-    res = S.study(B.Run())
-    n = len(S.clip_models("clip-zeroshot"))
+    res = S.study(Run())
+    n = len(zoo.select("clip-zeroshot"))
     assert n == 51 and res["table"].empty and res["er"].empty and res["ood"].empty
     assert len(res["inventory"]) == n * len(S.PROMPT_SETS) * len(S.PAPER_PLAN.all_sets)
     assert (res["inventory"]["status"] == "missing").all()
@@ -190,20 +228,24 @@ def test_prompt_set_figure_from_caches_passes_layout():
     plt.close(fig)
 
 
-def test_smoke_pipeline_derives_prompt_sets_from_cached_features(tmp_cache):
-    """Engine end to end on the tiny random CLIP: one image pass (photo), classname derived from the
-    same features (identical features, different scores)."""
-    from cliprobust.inference.runner import run_one
+def test_smoke_pipeline_reads_prompt_sets_derived_from_cached_features(tmp_cache):
+    """Engine end to end on the tiny random CLIP: one image pass (photo); the section only reads, and the
+    explicit engine step (heads.build_heads) makes classname readable from the same features."""
     from _tiny import TINY_CLIP, fast_config
+
+    from cliprobust.inference.heads import build_heads
+    from cliprobust.inference.runner import run_one
 
     run_one(fast_config(TINY_CLIP, prompt_set="photo"))
     inv = outputs.inventory([TINY_CLIP], ["imagenet-sample"], ["photo", "classname"])
     assert inv.set_index("prompt_set")["status"].to_dict() == {"photo": "complete", "classname": "needs-head"}
-    inv = S.derive_cheap(inv, models=[TINY_CLIP])
-    assert (inv["status"] == "complete").all()
+    assert S.prompt_table(inv)["prompt_set"].tolist() == ["photo"]  # the section never builds a head
+    assert build_heads(S.missing_heads(inv, [TINY_CLIP])) == [(TINY_CLIP, "classname")]
+    inv = outputs.inventory([TINY_CLIP], ["imagenet-sample"], ["photo", "classname"])
+    assert inv.set_index("prompt_set")["status"].to_dict() == {"photo": "complete", "classname": "derivable"}
     photo, named = (outputs.load(TINY_CLIP, "imagenet-sample", p) for p in ("photo", "classname"))
     np.testing.assert_array_equal(photo.features, named.features)
     assert not np.array_equal(photo.scores, named.scores)
     table = S.prompt_table(inv)
     assert set(table["prompt_set"]) == {"photo", "classname"} and (table["n"] == 100).all()
-    assert S.claim_c9(B.Run("smoke"), table=table).tier == B.NOT_TESTABLE  # random-init never counts
+    assert S.claim_c9(Run("smoke"), table=table).tier == V.NOT_TESTABLE  # random-init never counts

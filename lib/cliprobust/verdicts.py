@@ -446,6 +446,20 @@ def simulated_oc(simulate: Callable[[float, np.random.Generator, int], np.ndarra
                                     n_sims, method)
 
 
+def share_oc(rule: Rule, n: int, interval: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
+             margin_share: float | None = None, zero_share: float = 0.0) -> OperatingCharacteristics:
+    """Operating characteristics of a rule on a share of ``n`` units (models) with a binomial
+    interval (``interval(k, n)``, e.g. ``metrics.stats.wilson_interval``): ``k ~ Binomial(n, share)``
+    with the share at ``margin_share`` (default the rule's margin) and at ``zero_share``."""
+
+    def draw(share: float, rng: np.random.Generator, n_sims: int) -> np.ndarray:
+        low, high = interval(rng.binomial(n, share, n_sims), n)
+        return rule.codes(low, high)
+
+    at = rule.margin if margin_share is None else margin_share
+    return simulated_oc(draw, at, zero_share, method=f"binomial draws of {n} models, the headline's interval")
+
+
 def guard_run(claim: Claim, random_or_synthetic_banner: str | None, cache_based: bool) -> Claim:
     """Random-init or synthetic outputs never judge a claim: a cache-based claim on such a run is
     reported as not testable (``random_or_synthetic_banner`` is the run's banner), its numbers kept."""
