@@ -112,10 +112,11 @@ def _ratio(s: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def stimulus_weights(n: int, n_boot: int = stats.N_BOOT, seed: int = stats.SEED) -> np.ndarray:
-    """(n_boot, n) times each stimulus is drawn in each bootstrap resample (:func:`stats.resample_indices`)."""
+    """(n_boot, n) times each stimulus is drawn in each bootstrap resample (:func:`stats.resample_indices`),
+    as float32: counts and hit sums stay exact integers far below 2**24, at half the memory traffic."""
     idx = stats.resample_indices(n, n_boot, seed)
     flat = (idx + n * np.arange(n_boot)[:, None]).ravel()
-    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(float)
+    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
 
 
 def member_draws(m: int, n_boot: int = stats.N_BOOT, seed: int = stats.SEED) -> np.ndarray:
@@ -127,11 +128,11 @@ def _cells(h: Hits, rows: np.ndarray, weights: np.ndarray, by_category: bool) ->
     """(B, m, C) weighted shape and texture hit sums per member and shape category (C = 1 unless
     ``by_category``): one matrix product per cue."""
     cats = np.unique(h.category)
-    onehot = (h.category[:, None] == cats).astype(float) if by_category else np.ones((len(h.stimuli), 1))
+    onehot = (h.category[:, None] == cats) if by_category else np.ones((len(h.stimuli), 1), bool)
     out = []
     for hit in (h.shape[rows], h.texture[rows]):
-        x = (hit.T[:, :, None] * onehot[:, None, :]).reshape(len(h.stimuli), -1)  # (N, m*C)
-        out.append((weights @ x).reshape(weights.shape[0], len(rows), onehot.shape[1]))
+        x = (hit.T[:, :, None] * onehot[:, None, :]).reshape(len(h.stimuli), -1).astype(weights.dtype)  # (N, m*C)
+        out.append((weights @ x).astype(float).reshape(weights.shape[0], len(rows), onehot.shape[1]))
     return out[0], out[1]
 
 
