@@ -73,7 +73,8 @@ def _ece(out: Any) -> float:
 
 
 def _shape_bias(out: Any) -> float:
-    table = shape_bias_table(outputs_trials(out))
+    trials = outputs_trials(out)
+    table = shape_bias_table(trials.assign(group="model", label=out.model))
     return float(table.loc[table["level"] == "member", "shape_bias"].iloc[0])
 
 
