@@ -9,7 +9,8 @@
 
 Each subcommand builds its inputs and calls the library (``inference.evaluate``, ``outputs.ls``,
 ``cache.verify_entry``, ``fetch.fetch_many``); nothing here computes anything itself. ``--executor``
-picks where the per-(model, data set) jobs (:func:`cliprobust.inference.run_one`) run: :data:`EXECUTORS`.
+picks where the jobs run (:data:`EXECUTORS`; on Slurm one job per model by default, ``--job-per pair``
+for one per (model, data set)).
 Library modules are imported inside the subcommands, and torch only when a job has work left, so
 ``--help``, ``datasets``, ``cache ls`` and a fully cached ``evaluate`` start in well under a second.
 """
@@ -59,28 +60,36 @@ def _run_local(configs: list, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_submitit(configs: list, args: argparse.Namespace) -> int:
-    """One submitit job per missing (model, data set) pair; wait; report failures with log paths."""
+def _cluster_options(args: argparse.Namespace) -> Any:
     from . import executors
 
-    options = executors.ClusterOptions(
-        partition=args.partition, gpus_per_job=args.gpus_per_job, cpus_per_job=args.cpus_per_job,
-        mem_gb=args.mem_gb, time_min=args.time_limit, array_parallelism=args.array_parallelism,
+    return executors.ClusterOptions(
+        partition=args.partition, account=args.account, gres=args.gres, gpus_per_job=args.gpus_per_job,
+        cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb, time_min=args.time_limit,
+        array_parallelism=args.array_parallelism, job_per=args.job_per, max_requeues=args.max_requeues,
         log_folder=args.log_folder, poll_s=args.poll)
-    reports = executors.submit(configs, args.executor, options)
+
+
+def _run_submitit(configs: list, args: argparse.Namespace) -> int:
+    """One submitit job per model (or per pair) with missing pairs; wait; report failures with log paths."""
+    from . import executors
+
+    reports = executors.submit(configs, args.executor, _cluster_options(args))
     failed = [r for r in reports if r.status == "failed"]
     counts = {s: sum(r.status == s for r in reports) for s in ("cached", "done", "failed")}
     print(f"{len(reports)} pairs: {counts['cached']} already complete, {counts['done']} computed, "
           f"{counts['failed']} failed (cache: {paths.cache_dir()})")
+    if executors.requeue_text(reports):
+        print(executors.requeue_text(reports))
     if failed:
-        print(f"cliprobust evaluate: {len(failed)} job(s) failed (re-run the same command to retry only "
+        print(f"cliprobust evaluate: {len(failed)} pair(s) failed (re-run the same command to retry only "
               f"these):\n{executors.failures_text(reports)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
-#: Where jobs run (:mod:`cliprobust.executors`): ``local`` here; ``slurm`` one submitit job per
-#: (model, data set) pair; ``submitit-local`` the same through submitit's local subprocesses.
+#: Where jobs run (:mod:`cliprobust.executors`): ``local`` here; ``slurm`` submitit jobs on Slurm
+#: (one per model by default); ``submitit-local`` the same jobs through submitit's local subprocesses.
 EXECUTORS: dict[str, Callable[[list, argparse.Namespace], int]] = {
     "local": _run_local, "slurm": _run_submitit, "submitit-local": _run_submitit}
 
@@ -88,10 +97,18 @@ EXECUTORS: dict[str, Callable[[list, argparse.Namespace], int]] = {
 def _cluster_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("cluster (--executor slurm / submitit-local)")
     g.add_argument("--partition", default=None, help="Slurm partition")
+    g.add_argument("--account", default=None, help="Slurm account to charge")
+    g.add_argument("--gres", default=None, help="Slurm generic resources, e.g. gpu:a100:1 (replaces --gpus-per-job)")
     g.add_argument("--gpus-per-job", type=int, default=1)
     g.add_argument("--cpus-per-job", type=int, default=8, help="CPUs per job (image decoding: this minus 1)")
     g.add_argument("--mem-gb", type=int, default=32)
-    g.add_argument("--time-limit", type=int, default=120, help="minutes per job")
+    g.add_argument("--time-limit", type=int, default=None,
+                   help="minutes per job (default: estimated from the model's size and its images)")
+    g.add_argument("--job-per", default="model", choices=["model", "pair"],
+                   help="model: all of a model's data sets in one job, one weights load (default); "
+                        "pair: one job per (model, data set), for models too long for one job")
+    g.add_argument("--max-requeues", type=int, default=3,
+                   help="requeues per job after preemption or its time limit before it is reported failed")
     g.add_argument("--array-parallelism", type=int, default=32, help="jobs of the array running at once")
     g.add_argument("--log-folder", default="logs/submitit", help="job logs (on a shared file system)")
     g.add_argument("--poll", type=float, default=30.0, help="seconds between progress summaries")
@@ -118,7 +135,7 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decode-cache", action="store_true",
                    help="decode each image once per (data set, preprocessing) into a uint8 cache shared by models")
     p.add_argument("--executor", default="local", choices=sorted(EXECUTORS),
-                   help="local: in this process; slurm: one submitit job per (model, data set) pair")
+                   help="local: in this process; slurm: submitit jobs (one per model, see --job-per)")
     _cluster_arguments(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -334,11 +351,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return int(simulate.main(parser.parse_args(args.rest)))
 
 
+#: Subcommand registrations, in ``--help`` order: a new subcommand adds its ``_x_parser`` here.
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser, _simulate_parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="cliprobust", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser, _simulate_parser):
+    for add in SUBCOMMANDS:
         add(sub)
     importlib.import_module(".card_cli", __package__).add_parser(sub)
     return parser
