@@ -247,3 +247,12 @@ def test_cache_ood_table_empty_and_status_counts():
     st = caches.cache_status(inv)
     assert st.loc[("g", "imagenet"), "complete"] == 1 and st.loc[("g", "sun"), "missing"] == 1
     assert int(st.to_numpy().sum()) == 3
+
+
+def test_cache_inventory_groups_every_model_of_the_plan():
+    inv = OD.cache_inventory(Run("smoke"))
+    assert set(inv["dataset"]) == set(OD.SMOKE_PLAN.all_sets)
+    from cliprobust import zoo
+
+    for model, group in inv.groupby("model")["group"].first().items():
+        assert group == zoo.get(model).group

@@ -157,8 +157,8 @@ def source_table(summary: pd.DataFrame, opts: Options, ninco: pd.DataFrame | Non
     ImageNet classifiers on fixed OOD classes: ``source, kind, n, rho, low, high, pearson, outcome,
     oc_supports_at_margin, oc_contradicts_at_zero`` (the rule's operating characteristics at the
     source's n, simulated), ``decisive`` (both >= :data:`C5_DECISIVE`: a source smaller than that
-    cannot show, nor rule out, a strong correlation). ``kind``: claim / CLIP / ImageNet (extension) / not one source (a mix of
-    training data: reported, its outcome None)."""
+    cannot show, nor rule out, a strong correlation). ``kind``: claim / CLIP / ImageNet (extension) /
+    not one source (a mix of training data: reported, its outcome None)."""
     col, rows = OOD_AUROC_COLUMNS[opts.ood_auroc], []
     for src, sub in summary.groupby("training_source", sort=True):
         if len(sub) >= C5_MIN_MODELS:

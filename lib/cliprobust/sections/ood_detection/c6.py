@@ -53,7 +53,8 @@ def scores(opts: Options) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return (opts.ft_score,), (opts.zs_score,)
 
 
-def comparison(opts: Options, ninco: pd.DataFrame, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def comparison(opts: Options, ninco: pd.DataFrame | None = None, tables: dict[str, pd.DataFrame] | None = None
+               ) -> pd.DataFrame:
     """:func:`.fine_tunes.c6_table` under a protocol (scores, popular-set variant, benchmark set);
     ``tables`` memoizes :func:`.ninco.ninco_table` per popular-set variant across a claim's variants."""
     tables = {} if tables is None else tables
@@ -208,6 +209,14 @@ def claim(opts: Options, ninco: pd.DataFrame | None = None) -> Claim:
                     specs, rule=Rule(GREATER, opts.c6_margin),
                     needs="NINCO results with the four CLIP ViT-B/16 fine-tunes and zero-shot ViT-B/16",
                     evidence=lambda h: _evidence(opts, h), oc=lambda h: c6_oc(opts, h))
+
+
+def part_tables(claim: Claim) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The headline's part-(a) pair gains and part-(b) deficits (empty frames when not testable)."""
+    head = claim.numbers.get("headline")
+    if head is None or "a" not in head.detail:
+        return pd.DataFrame(), pd.DataFrame()
+    return head.detail["a"].detail["pairs"], head.detail["b"].detail["deficits"]
 
 
 def _headline_text(opts: Options) -> str:

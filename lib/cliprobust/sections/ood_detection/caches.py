@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from ... import outputs
+from ... import outputs, zoo
 from ...metrics import ood as M
 from .._base import status_counts
 
@@ -62,8 +62,7 @@ def cache_ood_table(inventory: pd.DataFrame, id_dataset: str, loader: Callable =
 
 
 def zoo_group(model: str) -> str:
-    from .. import zoo
-
+    """The zoo group of a model id (clip-zeroshot, clip-ft, ...)."""
     return zoo.get(model).group
 
 

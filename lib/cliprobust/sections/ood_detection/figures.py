@@ -19,7 +19,10 @@ from .sources import COOD_SOURCES, SOURCE_COLORS, SOURCE_LABELS, source_label
 COOD_Y_CAPTION = ("y: COOD OOD AUROC, mean over 11 severity levels. Each model's OOD set is its own: COOD ranks "
                   "ImageNet-21k classes (none in ImageNet-1k) by that model's confidence and splits them into "
                   "levels, so a model's AUROC is not on a shared test set. Error bars: 95% interval of top-1 "
-                  "(binomial, 50,000 images); right: within-source Spearman rho with 95% interval (resampling models).")
+                  "(binomial, 50,000 images). Right: the C5 rule per training source, correlation with its 95% "
+                  "Fisher-z interval over models, coloured by outcome (green supports, vermilion contradicts, blue "
+                  "inconclusive, grey not judged); open markers: too few models for the rule to reach an outcome "
+                  "80% of the time; only the [claim] source counts for the verdict.")
 
 
 def plot_acc_vs_auroc(summary: pd.DataFrame, corr: pd.DataFrame, margin: float = C5_MARGIN) -> plt.Figure:
