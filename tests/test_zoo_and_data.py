@@ -76,3 +76,35 @@ def test_coverage_summary_counts(mirror) -> None:
         assert summary.loc[group, "any_shift"] == per_model.any().sum()
     # rule 3a guarantees published ImageNet numbers for every ImageNet model
     assert summary.loc["imagenet", "imagenet"] == PAPER["imagenet"]
+
+
+def test_section_interface_without_caches_or_claims() -> None:
+    """Notebook 00 reads no caches and judges no claim: no plan, an empty inventory, no claims."""
+    from cliprobust import outputs
+    from cliprobust.runs import Run, UnknownOptionError
+
+    for run in (Run(), Run("full"), Run("smoke")):
+        assert sec.cache_plan(run) is None and sec.claims(run) == ()
+        inv = sec.cache_inventory(run)
+        assert inv.empty and list(inv.columns) == list(outputs.INVENTORY_COLUMNS)
+    assert sec.PAPER_PLAN is None and sec.SMOKE_PLAN is None and sec.Options.names() == []
+    try:
+        Run.from_params("published", sec.Options, collection="paper")
+    except UnknownOptionError as exc:
+        assert "no option 'collection'" in str(exc)
+    else:
+        raise AssertionError("an unknown notebook option must raise")
+
+
+def test_zoo_by_data_figure_draws_every_row() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_data = sec.zoo_by_data()
+    fig = sec.plot_zoo_by_data(by_data)
+    bars = fig.axes[0].patches
+    assert [b.get_width() for b in bars] == by_data["models"].tolist()
+    assert f"({len(zoo.collection('paper'))} models)" in fig.axes[0].get_title()
+    plt.close(fig)

@@ -3,16 +3,51 @@
 Small summaries of :mod:`cliprobust.zoo` and :mod:`cliprobust.fetch` for the first notebook: the
 zoo by group and pretraining data, which zoo models have published numbers in the open_clip and
 timm tables (:func:`coverage`), and the pinned artifacts by source folder and licence.
+
+The section interface of a section without caches or claims: an empty :class:`Options`, no cache
+plan (:data:`PAPER_PLAN` = :data:`SMOKE_PLAN` = None; :func:`cache_inventory` is an empty frame),
+and ``claims(run) == ()``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import fetch, published, zoo
+from .. import fetch, published, style, zoo
+from ..runs import Options as BaseOptions
+from ..runs import Run
+from ..verdicts import Claim
 from ..zoo import ModelEntry
+from ._base import CachePlan, inventory_for
+
+
+@dataclass(frozen=True)
+class Options(BaseOptions):
+    """Notebook 00 has no protocol options: it is a census of the zoo and the pinned data."""
+
+
+#: No cache-driven part in any profile.
+PAPER_PLAN: CachePlan | None = None
+SMOKE_PLAN: CachePlan | None = None
+
+
+def cache_plan(run: Run = Run()) -> CachePlan | None:
+    """None: the section reads no caches."""
+    return None
+
+
+def cache_inventory(run: Run = Run()) -> pd.DataFrame:
+    """The empty inventory frame (``model, dataset, prompt_set, status``): no plan."""
+    return inventory_for(cache_plan(run))
+
+
+def claims(run: Run = Run()) -> tuple[Claim, ...]:
+    """No claims: notebook 00 describes what the claims are judged on."""
+    return ()
 
 
 def zoo_by_data(collection: str = "paper") -> pd.DataFrame:
@@ -21,6 +56,17 @@ def zoo_by_data(collection: str = "paper") -> pd.DataFrame:
     df["pretrain_data"] = df["pretrain_data"].fillna("none")
     return (df.groupby(["group", "pretrain_data"], sort=True).size().rename("models").reset_index()
             .sort_values(["group", "models"], ascending=[True, False], ignore_index=True))
+
+
+def plot_zoo_by_data(by_data: pd.DataFrame) -> plt.Figure:
+    """Models per (group, pretraining data) as horizontal bars in the group's colour."""
+    fig, ax = plt.subplots(figsize=(8, 6))
+    order = by_data.assign(label=by_data.group + " · " + by_data.pretrain_data)
+    ax.barh(order.label, order.models, color=order.group.map(style.GROUP_COLORS))
+    ax.invert_yaxis()
+    ax.set(xlabel="models", ylabel="group · pretraining data",
+           title=f"cliprobust zoo ({int(by_data.models.sum())} models) by group and pretraining data")
+    return fig
 
 
 def zoo_by_family(collection: str = "paper") -> pd.DataFrame:
