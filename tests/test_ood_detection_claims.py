@@ -230,3 +230,11 @@ def test_c6_operating_characteristics_on_the_real_design(c6_real):
     assert oc is not None and oc.supports_at_zero <= 0.01  # both parts at zero: (a) needs 2 significant pairs
     looser = c6.c6_oc(OD.Options(c6_margin=0.1), c6_real.numbers["headline"])
     assert looser.supports_at_margin > oc.supports_at_margin  # a larger true effect is found more often
+
+
+def test_claim_c5_not_testable_without_the_headline_score(ninco):
+    cood = _synthetic_cood({})
+    c = OD.claim_c5(cood=cood[cood["confidence"] != CO.COOD_SCORES["msp"]], ninco=ninco)
+    assert c.tier == "not testable here" and "msp" in c.needs
+    v = {x.name: x for x in OD.claim_c5(cood=cood[cood["confidence"] != "entropy"], ninco=ninco).variants}
+    assert v["score=entropy"].outcome is None and "no entropy" in v["score=entropy"].note

@@ -26,7 +26,7 @@ import pandas as pd
 from ... import published
 from ...metrics import stats
 from ...verdicts import (GREATER, Claim, Estimate, OperatingCharacteristics, Rule, Spec, all_of, evaluate,
-                         leave_one_out, simulated_oc)
+                         leave_one_out, not_testable, simulated_oc)
 from .cood import cood_summary
 from .ninco import NINCO_BENCHMARK, ninco_table
 from .sources import NOT_ONE_SOURCE
@@ -215,28 +215,39 @@ def _specs(opts: Options, estimate: Callable[[Options], Estimate]) -> list[Spec]
     return specs
 
 
+def _summaries(cood: pd.DataFrame) -> Callable[[str], pd.DataFrame | None]:
+    """:func:`.cood.cood_summary` per score, memoized across a claim's variants (None: no such rows)."""
+    memo: dict[str, pd.DataFrame | None] = {}
+
+    def get(score: str) -> pd.DataFrame | None:
+        if score not in memo:
+            try:
+                memo[score] = cood_summary(score, cood=cood)
+            except ValueError:
+                memo[score] = None
+        return memo[score]
+
+    return get
+
+
 def claim(opts: Options, cood: pd.DataFrame | None = None, ninco: pd.DataFrame | None = None) -> Claim:
     """C5 on the engine: headline, the variant table, operating characteristics, the extension."""
-    cood = published.cood_results() if cood is None else cood
-    ninco = published.ninco_results() if ninco is None else ninco
-    summaries: dict[str, pd.DataFrame] = {}
-
-    def summary(score: str) -> pd.DataFrame:
-        if score not in summaries:
-            summaries[score] = cood_summary(score, cood=cood)
-        return summaries[score]
+    summary = _summaries(published.cood_results() if cood is None else cood)
+    head = summary(opts.score)
+    if head is None:
+        return not_testable("C5", "Spearman rho, ImageNet top-1 vs OOD AUROC within a CLIP source (COOD)",
+                            needs=f"COOD results with score {opts.score!r} for the zero-shot CLIPs",
+                            rule=Rule(GREATER, opts.c5_margin))
 
     def estimate(o: Options) -> Estimate:
-        try:
-            return sources_estimate(summary(o.score), o.c5_sources, o)
-        except ValueError as err:
-            return Estimate.missing(f"not computable: {err}")
+        s = summary(o.score)
+        return sources_estimate(s, o.c5_sources, o) if s is not None else Estimate.missing(f"COOD has no {o.score}")
 
-    rows = _source_rows(summary(opts.score), opts.c5_sources[0])
+    rows = _source_rows(head, opts.c5_sources[0])
     loo = Spec("leave-one-out", f"each of the {len(rows)} {opts.c5_sources[0]} models left out in turn (worst case)",
                lambda: leave_one_out(list(rows["name"]), lambda kept: sources_estimate(
                    rows[rows["name"].isin(kept)], opts.c5_sources[:1], opts)))
-    extension = source_table(summary(opts.score), opts, ninco)
+    extension = source_table(head, opts, published.ninco_results() if ninco is None else ninco)
     return evaluate("C5", f"Spearman rho, ImageNet top-1 vs OOD AUROC within {' & '.join(opts.c5_sources)} (COOD)",
                     Spec("headline", _headline_text(opts), lambda: estimate(opts)), [*_specs(opts, estimate), loo],
                     rule=Rule(GREATER, opts.c5_margin), needs="COOD results with the zero-shot CLIPs",
