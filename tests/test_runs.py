@@ -32,6 +32,12 @@ def test_none_means_default_and_changed_options_are_said() -> None:
 
 def test_options_for_gives_defaults_to_a_run_without_section_options() -> None:
     assert Run().options_for(_Opts) == _Opts()
+
+    @dataclass(frozen=True)
+    class _NoOptions(Options):
+        pass
+
+    assert Run("published", _NoOptions()).options_for(_Opts) == _Opts()
     run = Run.from_params("full", _Opts, score="energy")
     assert run.options_for(_Opts).score == "energy"
     assert run.options.but(score="msp").score == "msp"

@@ -113,10 +113,11 @@ class Run:
 
     def options_for(self, options: type[O]) -> O:
         """This run's options as the section type ``options``: the run's own when they are of that
-        type, the section defaults when the run carries none (e.g. the claims checklist)."""
+        type, the section defaults when the run carries none (the base, or a section without
+        options such as the claims checklist); another section's options raise."""
         if isinstance(self.options, options):
             return self.options
-        if type(self.options) is Options:
+        if not fields(self.options):  # the base, or a section without options (the claims checklist)
             return options()
         raise TypeError(f"this run carries {type(self.options).__qualname__}, not {options.__qualname__}")
 
