@@ -74,9 +74,20 @@ def _scaling_frame(offset: float, noise: float, n: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _no_image_noise(options, rows, shift):
+    """``c11._noisy_xy`` for synthetic rows: the point accuracies in every draw (model resampling only)."""
+    tile = lambda col: np.tile(special.logit(rows[col].to_numpy(float)), (stats.N_BOOT, 1))  # noqa: E731
+    return tile("id_acc"), tile("ood_acc")
+
+
+def _synthetic(monkeypatch, offset: float, noise: float) -> None:
+    monkeypatch.setattr(c11, "cached_frame", lambda options: _scaling_frame(offset, noise))
+    monkeypatch.setattr(c11, "_noisy_xy", _no_image_noise)
+
+
 @pytest.mark.parametrize("offset, noise, want", [(0.0, 0.01, SUP), (-0.4, 0.01, CON), (-0.1, 0.3, INC)])
 def test_c11_equivalence_rule_reaches_every_outcome(monkeypatch, offset, noise, want) -> None:
-    monkeypatch.setattr(c11, "cached_frame", lambda options: _scaling_frame(offset, noise))
+    _synthetic(monkeypatch, offset, noise)
     e = c11.size_gap(O.Options())
     assert e.outcome is want
     assert np.sign(e.value) == np.sign(offset) or offset == 0  # the sign is the direction of the size effect
@@ -84,7 +95,7 @@ def test_c11_equivalence_rule_reaches_every_outcome(monkeypatch, offset, noise, 
 
 def test_c11_one_sided_reading_supports_a_size_effect_the_other_way(monkeypatch) -> None:
     """More data lowering ER contradicts "no effect" but supports "more data does not raise ER"."""
-    monkeypatch.setattr(c11, "cached_frame", lambda options: _scaling_frame(-0.4, 0.01))
+    _synthetic(monkeypatch, -0.4, 0.01)
     assert c11.size_gap(O.Options()).outcome is CON
     assert c11.size_gap(O.Options(), rule=c11.NOT_RAISE_RULE).outcome is SUP
 
@@ -148,6 +159,15 @@ def test_c11_size_gap_equals_independent_line_fits(frame, small: str) -> None:
     assert c11.size_gap(O.Options(), small=small).value == pytest.approx(want, abs=1e-10)
 
 
+def test_c11_image_noise_widens_the_interval_only_a_little(monkeypatch) -> None:
+    with_noise = c11.size_gap(O.Options())
+    monkeypatch.setattr(c11, "_noisy_xy", _no_image_noise)
+    without = c11.size_gap(O.Options())
+    assert with_noise.value == without.value
+    width = lambda e: e.high - e.low  # noqa: E731
+    assert width(without) <= width(with_noise) * 1.05 and width(with_noise) < 2 * width(without)
+
+
 def test_c11_headline_is_the_equivalence_test_with_its_caveat(claims) -> None:
     c = claims["C11"]
     head = next(v for v in c.variants if v.headline)
@@ -188,3 +208,11 @@ def test_claims_not_testable_when_the_data_leave_nothing() -> None:
     c10_sub = c10.claim_c10(runs.Run("published", O.Options(x_axis=O.X_SUBSET)))
     c12_none = c12.claim_c12(runs.Run("published", O.Options()), frame_filter=lambda p: p["shift"] == "none")
     assert c10_sub.tier == c12_none.tier == verdicts.NOT_TESTABLE and c10_sub.needs and c12_none.needs
+
+
+def test_an_equivalence_rule_with_power_at_zero_is_reachable(claims) -> None:
+    """TOST says "supports" ~alpha of the time at the margin by design: reachability is judged at zero."""
+    oc = claims["C11"].oc
+    assert oc.supports_at_margin < 0.1 and oc.supports_at_zero > 0.5
+    assert oc.reachable() and "cannot reach" not in claims["C11"].evidence
+    assert not verdicts.OperatingCharacteristics(0.01, 0.02, 0.0, 100, "test").reachable()

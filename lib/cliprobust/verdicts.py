@@ -234,8 +234,10 @@ class OperatingCharacteristics:
     method: str
 
     def reachable(self) -> bool:
-        """False when the rule cannot reach "supports" on this design even at the margin (< 5 %)."""
-        return self.supports_at_margin >= 0.05
+        """False when the rule cannot reach "supports" on this design (< 5 %) where the claim holds:
+        at the margin for a directional rule, at zero for an equivalence or not-worse rule (whose
+        margin is where the claim turns false, so "supports" there is its error rate, ~alpha)."""
+        return max(self.supports_at_margin, self.supports_at_zero) >= 0.05
 
     def text(self) -> str:
         return (f"operating characteristics ({self.method}, {self.n_sims} simulations): says 'supports' "

@@ -27,7 +27,8 @@ from ...metrics import robustness, stats
 from ...runs import Run
 from ...verdicts import (EQUIVALENT, NOT_WORSE, Claim, Estimate, Rule, Spec, all_of, evaluate, leave_one_out,
                          normal_design_oc)
-from .options import AXES_PROBIT, MEAN_SHIFT, Options
+from .draws import model_accuracy_draws
+from .options import AXES_PROBIT, ID_TEST_SET, MEAN_SHIFT, Options
 from .sources import source_lines
 from .tables import cached_frame, clip_members
 
@@ -81,9 +82,10 @@ def _rss(design: np.ndarray, y: np.ndarray) -> float:
 def _heights(tx: np.ndarray, ty: np.ndarray, groups: np.ndarray, names: Sequence[str], t0: float,
              parallel: bool, idx: np.ndarray) -> np.ndarray:
     """(draws, groups) line heights at ``t0`` (transformed units) of each group's own line (or of
-    parallel lines with one common slope), for resampled rows ``idx`` (draws, n)."""
-    xs = [tx[idx[:, groups == g]] for g in names]
-    ys = [ty[idx[:, groups == g]] for g in names]
+    parallel lines with one common slope), for resampled rows ``idx`` (draws, n); ``tx``/``ty`` are
+    point values (n,) or per-draw values (draws, n)."""
+    xs = [_pick(tx, idx[:, groups == g]) for g in names]
+    ys = [_pick(ty, idx[:, groups == g]) for g in names]
     if not parallel:
         fits = [robustness.ols_rows(x, y) for x, y in zip(xs, ys)]
         return np.stack([s * t0 + i for s, i in fits], axis=1)
@@ -92,6 +94,21 @@ def _heights(tx: np.ndarray, ty: np.ndarray, groups: np.ndarray, names: Sequence
     slope = sxy / sum((d * d).sum(axis=1) for d in dx)
     return np.stack([y.mean(axis=1) + slope * (t0 - x.mean(axis=1)) for x, y in zip(xs, ys)], axis=1)
 
+
+
+def _pick(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return values[idx] if values.ndim == 1 else np.take_along_axis(values, idx, axis=1)
+
+
+def _noisy_xy(options: Options, rows: pd.DataFrame, shift: str) -> tuple[np.ndarray, np.ndarray]:
+    """(N_BOOT, n) transformed ID and OOD accuracies of ``rows`` redrawn with their binomial
+    image-sampling error (:func:`.draws.model_accuracy_draws`), the OOD side as the frame defines it."""
+    models, acc = model_accuracy_draws(options.dedup)
+    pos = models.get_indexer(rows["model"])
+    xcol = ID_TEST_SET if shift == MEAN_SHIFT else options.shift_id[shift]
+    ood = options.shifts if shift == MEAN_SHIFT else (shift,)
+    tr = options.transform
+    return tr(acc[xcol][:, pos]), tr(np.mean([acc[c][:, pos] for c in ood], axis=0))
 
 
 def _size_rows(options: Options, shift: str, sizes: Sequence[str], drop_archs: Sequence[str] = ()) -> pd.DataFrame:
@@ -104,7 +121,8 @@ def size_gap(options: Options, shift: str = MEAN_SHIFT, small: str = SMALL, larg
              x0_quantile: float = X0_QUANTILE, parallel: bool = False, drop_archs: tuple[str, ...] = (),
              rule: Rule = C11_RULE) -> Estimate:
     """Signed gap (accuracy) between the ``large`` and ``small`` training sets' own lines at the
-    ``x0_quantile`` of their models' ImageNet top-1, models resampled within each set. Under
+    ``x0_quantile`` of their models' ImageNet top-1; draws resample models within each set and
+    redraw every accuracy with its image-sampling error. Under
     :data:`NOT_RAISE_RULE` the sign flips (positive = the larger set has no more ER)."""
     rows = _size_rows(options, shift, (small, large), drop_archs)
     counts = rows["pretrain_data"].value_counts()
@@ -113,10 +131,10 @@ def size_gap(options: Options, shift: str = MEAN_SHIFT, small: str = SMALL, larg
     tr = options.transform
     tx, ty = tr(rows["id_acc"].to_numpy(float)), tr(rows["ood_acc"].to_numpy(float))
     groups, x0 = rows["pretrain_data"].to_numpy(), float(rows["id_acc"].quantile(x0_quantile))
-    idx = stats.resample_indices(len(rows), strata=groups)
-    heights = [tr.inverse(_heights(tx, ty, groups, (small, large), float(tr(x0)), parallel, i))
-               for i in (np.arange(len(rows))[None, :], idx)]
-    gap, draws = float(heights[0][0, 1] - heights[0][0, 0]), heights[1][:, 1] - heights[1][:, 0]
+    idx, t0 = stats.resample_indices(len(rows), strata=groups), float(tr(x0))
+    point = tr.inverse(_heights(tx, ty, groups, (small, large), t0, parallel, np.arange(len(rows))[None, :]))
+    heights = tr.inverse(_heights(*_noisy_xy(options, rows, shift), groups, (small, large), t0, parallel, idx))
+    gap, draws = float(point[0, 1] - point[0, 0]), heights[:, 1] - heights[:, 0]
     sign = -1.0 if rule.kind == NOT_WORSE else 1.0
     low, high = np.sort(sign * np.asarray(stats.percentile_interval(draws)))
     note = f"{large} − {small} at ImageNet {x0:.2f}: {100 * gap:+.1f} pp ({counts[small]}+{counts[large]} models)"
@@ -224,9 +242,8 @@ def _evidence(options: Options, head: Estimate) -> str:
             f"{_ancova_text(options)}. {_distribution_text(options, head.detail['x0'])}. Caveat: LAION-80M/400M/2B "
             f"are not one distribution at three sizes (different CLIP-score filters; at equal samples seen 80M "
             f"models repeat their data 37-425 times vs 1.5-17 for 2B, so size is confounded with repeats). "
-            f"Intervals: 95 % percentile, models resampled within each training set (the baseline line cancels "
-            f"in a gap at equal ImageNet accuracy; image-sampling error of single accuracies, ~0.2-0.5 pp, is "
-            f"not resampled)")
+            f"Intervals: 95 % percentile, models resampled within each training set and every accuracy redrawn "
+            f"with its binomial image-sampling error (the baseline line cancels in a gap at equal ImageNet accuracy)")
 
 
 def claim_c11(run: Run = Run()) -> Claim:

@@ -68,6 +68,13 @@ def _model_accuracy_draws(dedup: str, image_noise: bool) -> tuple[pd.Index, dict
     return mt.index, _accuracy_draws(mt[ACC_COLUMNS], image_noise)
 
 
+def model_accuracy_draws(dedup: str = DEDUP_TWINS, image_noise: bool = True
+                         ) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """Model ids of the table and (N_BOOT, models) draws of every accuracy column (binomial
+    image-sampling error; the point values without ``image_noise``). Cached and shared: read only."""
+    return _model_accuracy_draws(dedup, image_noise)
+
+
 @lru_cache(maxsize=8)
 def _all_draws(options: Options, image_noise: bool) -> dict[str, pd.DataFrame]:
     frame = cached_frame(options)
