@@ -17,7 +17,8 @@ import pandas as pd
 
 from ...metrics import stats
 from ...runs import Run
-from ...verdicts import GREATER, LESS, Claim, Estimate, Rule, Spec, all_of, evaluate, leave_one_out, normal_design_oc
+from ...verdicts import (GREATER, LESS, Claim, Estimate, Outcome, Rule, Spec, all_of, evaluate, leave_one_out,
+                         normal_design_oc)
 from .draws import cluster_draws_interval, er_draws, group_interval
 from .options import (
     AXES_PROBIT, BASELINE_CLIP_RANGE, BASELINE_MORE_DATA, BASELINE_TESTBED, BASELINE_TIMM, BASELINES, DEDUPS,
@@ -74,7 +75,7 @@ def _group(options: Options, shift: str, members: tuple[str, ...], by_source: bo
     return cluster_draws_interval(point[have].to_numpy(), draws[have].to_numpy(), src.to_numpy())
 
 
-def _judge(iv: stats.Interval) -> object:
+def _judge(iv: stats.Interval) -> Outcome | None:
     return C10_RULE.outcome(iv.low, iv.high)
 
 

@@ -28,10 +28,10 @@ def matched_accuracy(run: Run = Run(), tolerance: float = MATCH_TOLERANCE) -> pd
     Columns: ``clip_model``, ``imagenet_model``, ``pretrain_data``, ``imagenet_clip``,
     ``imagenet_base``, then per shift ``<shift>_clip``, ``<shift>_base``, ``<shift>_gap`` (clip − base).
     """
-    protocol = run.options_for(Options)
-    mt = model_table(protocol.dedup).set_index("model")
-    clip = mt.loc[clip_members(cached_frame(protocol), protocol.model_set)]
-    base = mt.loc[baseline_models(protocol.baseline, protocol.dedup)]
+    opts = run.options_for(Options)
+    mt = model_table(opts.dedup).set_index("model")
+    clip = mt.loc[clip_members(cached_frame(opts), opts.model_set)]
+    base = mt.loc[baseline_models(opts.baseline, opts.dedup)]
     rows = []
     for m, r in clip.iterrows():
         dist = (base[ID_TEST_SET] - r[ID_TEST_SET]).abs()
@@ -40,7 +40,7 @@ def matched_accuracy(run: Run = Run(), tolerance: float = MATCH_TOLERANCE) -> pd
             continue
         row = {"clip_model": m, "imagenet_model": b, "pretrain_data": r["pretrain_data"],
                "imagenet_clip": r[ID_TEST_SET], "imagenet_base": base.loc[b, ID_TEST_SET]}
-        for s in protocol.shifts:
+        for s in opts.shifts:
             row |= {f"{s}_clip": r[s], f"{s}_base": base.loc[b, s], f"{s}_gap": r[s] - base.loc[b, s]}
         rows.append(row)
     return pd.DataFrame(rows)
@@ -71,15 +71,15 @@ SAME_WEIGHTS: tuple[tuple[str, str], ...] = (
 def evaluation_agreement(run: Run = Run()) -> pd.DataFrame:
     """Two published evaluations of the same weights, per test set: accuracies, their difference
     (pp), the binomial standard error of ONE evaluation (pp) and the ER difference under the run's
-    protocol. Differences beyond sampling error are pipeline differences (prompts, crops, class
+    options. Differences beyond sampling error are pipeline differences (prompts, crops, class
     heads; ObjectNet: 113-name head vs mapped logits with crop between testbed and open_clip)."""
-    protocol = run.options_for(Options)
-    mt = model_table(protocol.dedup).set_index("model")
-    er = cached_frame(protocol).set_index(["model", "shift"])["er"]
+    opts = run.options_for(Options)
+    mt = model_table(opts.dedup).set_index("model")
+    er = cached_frame(opts).set_index(["model", "shift"])["er"]
     sizes = test_set_sizes()
     rows = []
     for a, b in SAME_WEIGHTS:
-        for t in (ID_TEST_SET, *protocol.shifts):
+        for t in (ID_TEST_SET, *opts.shifts):
             pa, pb = mt.loc[a, t], mt.loc[b, t]
             se = np.sqrt(pb * (1 - pb) / sizes[t])
             rows.append({"model_a": a, "model_b": b, "test_set": t, "acc_a": pa, "acc_b": pb,
