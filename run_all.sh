@@ -112,7 +112,7 @@ if [[ "$MODE" == tests ]]; then
   # of the committed notebooks. A part in the background logs to the scratch folder, printed when it ends.
   SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cliprobust-tests.XXXXXX")
   failed=()
-  "$PY" -m cliprobust.notebook_run fixpoint --keep "$SCRATCH/fixpoint" >"$SCRATCH/fixpoint.log" 2>&1 &
+  "$PY" -m cliprobust.fixpoint --keep "$SCRATCH/fixpoint" >"$SCRATCH/fixpoint.log" 2>&1 &
   bg=$!
   # (set -e does not reach into a tested subshell: each step is chained with &&)
   ( smoke_env && run_engine smoke && run_notebooks smoke "$ROOT/figures/smoke/notebooks" ) || failed+=("smoke profile")

@@ -15,18 +15,20 @@ build, the picture does not.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from PIL import Image
 
 from . import paths
+from .notebook_run import run_notebooks
 
 #: The committed outputs of the published profile, relative to the repository root.
 COMMITTED_GLOBS: tuple[str, ...] = ("notebooks/[0-9][0-9]_*.ipynb", "figures/*.csv", "figures/*.png")
@@ -136,11 +138,19 @@ def report(problems: Iterable[str]) -> int:
 
 def check(keep: Path | None = None) -> int:
     """Re-execute the published profile into ``keep`` (default: a temporary folder) and compare."""
-    from .notebook_run import run_notebooks
-
     out = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="cliprobust-fixpoint-"))
     os.environ[paths.FIGURES_ENV] = str(out / "figures")  # the kernels inherit it
     notebooks = sorted((paths.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if run_notebooks(notebooks, out / "notebooks", "published"):
         return 1
     return report(compare(paths.REPO_ROOT, out))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cliprobust.fixpoint", description=__doc__.split("\n\n")[0])
+    p.add_argument("--keep", type=Path, default=None, help="write the re-run here (default: a temporary folder)")
+    return check(keep=p.parse_args(argv).keep)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

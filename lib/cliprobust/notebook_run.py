@@ -6,7 +6,7 @@ then :func:`normalise` keeps what a reader needs — sources, outputs, execution
 and drops what changes from run to run: papermill's and the kernel's timestamps and durations, and
 the random id of the injected-parameters cell (it gets the stable id :data:`INJECTED_CELL_ID`).
 
-``python -m cliprobust.notebook_run fixpoint`` is CI's check that the committed outputs are what the
+``python -m cliprobust.fixpoint`` is CI's check that the committed outputs are what the
 code makes: it re-executes the published profile into a scratch folder and compares every committed
 notebook, table and figure with the new one (:mod:`cliprobust.fixpoint`), naming each that differs.
 """
@@ -147,8 +147,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--only", default="")
     norm = sub.add_parser("normalise", help="normalise executed notebooks in place")
     norm.add_argument("notebooks", nargs="+", type=Path)
-    fix = sub.add_parser("fixpoint", help="re-execute the published profile and compare with the committed outputs")
-    fix.add_argument("--keep", type=Path, default=None, help="write the re-run here (default: a temporary folder)")
     return p
 
 
@@ -156,13 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run_notebooks(sorted(args.notebooks), args.out, args.profile, args.only)
-    if args.command == "normalise":
-        for nb in args.notebooks:
-            nbformat.write(normalise(nbformat.read(nb, as_version=4)), nb)
-        return 0
-    from . import fixpoint
-
-    return fixpoint.check(keep=args.keep)
+    for nb in args.notebooks:  # normalise
+        nbformat.write(normalise(nbformat.read(nb, as_version=4)), nb)
+    return 0
 
 
 if __name__ == "__main__":
