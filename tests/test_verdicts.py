@@ -141,7 +141,10 @@ def test_simulated_oc_and_unreachable_rules_say_so() -> None:
     rule = V.Rule(V.GREATER, 0.05)
     claim = V.evaluate("C0", "s", _spec("h", 0.2, 0.1, 0.3, rule), [], rule=rule, needs="x",
                        oc=lambda est: never)
-    assert "cannot reach 'supports'" in claim.evidence
+    assert "would rarely say 'supports'" in claim.evidence  # a supporting headline: support from larger effects
+    weak = V.Spec("h", "h", lambda: V.Estimate.judged(rule, 0.05, -0.05, 0.15))
+    claim = V.evaluate("C0", "s", weak, [], rule=rule, needs="x", oc=lambda est: never)
+    assert "cannot reach 'supports'" in claim.evidence and "no evidence against" in claim.evidence
 
 
 def test_guard_keeps_synthetic_runs_from_judging_cache_claims() -> None:

@@ -402,9 +402,17 @@ def _evidence_tail(claim: Claim) -> str:
     if claim.oc is not None:
         parts.append(claim.oc.text().capitalize())
         if not claim.oc.reachable():
-            parts.append("This rule cannot reach 'supports' on this design: an absence of support here is no "
-                         "evidence against the claim")
+            parts.append(_unreachable_sentence(claim.outcome))
     return ". ".join(parts) + "."
+
+
+def _unreachable_sentence(outcome: str | None) -> str:
+    """What a rule that rarely says "supports" on its own design means for this claim's outcome."""
+    if outcome == Outcome.SUPPORTS.value:
+        return ("At an effect equal to the margin this rule would rarely say 'supports' on this design: the support "
+                "here comes from effects well above the margin")
+    return ("This rule cannot reach 'supports' on this design for an effect at the margin: an absence of support "
+            "here is no evidence against the claim")
 
 
 # --------------------------------------------------------------------------- operating characteristics
