@@ -208,7 +208,7 @@ def test_mixed_share_needs_every_prompt_set():
 
 
 def test_published_profile_plans_the_grid_and_draws_it(tmp_cache, tmp_path, monkeypatch):
-    res = S.study(Run())
+    res = S.study(Run(), S.cache_inventory(Run()))
     n = len(zoo.select("clip-zeroshot"))
     assert n == 51 and res["table"].empty and res["er"].empty and res["ood"].empty
     assert len(res["inventory"]) == n * len(S.PROMPT_SETS) * len(S.PAPER_PLAN.all_sets)

@@ -86,7 +86,8 @@ def cache_plan(run: Run = Run()) -> CachePlan:
 def cache_inventory(run: Run = Run()) -> pd.DataFrame:
     """``model, dataset, prompt_set, status`` for every cell of the run's plan (``outputs.inventory``:
     a (model, data set) without a cache folder is ``missing`` without computing any key)."""
-    return inventory_for(cache_plan(run))
+    plan = cache_plan(run)
+    return inventory_for(plan)
 
 
 def shifts_of(p: CachePlan) -> tuple[str, ...]:
@@ -144,8 +145,8 @@ def prompt_table(inventory: pd.DataFrame, loader: Callable = outputs.load) -> pd
     rows = []
     for r in inventory[inventory["status"].isin(outputs.AVAILABLE)].itertuples():
         out = loader(r.model, r.dataset, r.prompt_set)
-        rows.append({"model": r.model, "group": _group(r.model), "source": style.model_source(r.model),
-                     "prompt_set": r.prompt_set, "test_set": r.dataset, **outputs_metrics(out, r.dataset),
+        rows.append({**outputs_metrics(out, r.dataset), "model": r.model, "group": _group(r.model),
+                     "source": style.model_source(r.model), "prompt_set": r.prompt_set, "test_set": r.dataset,
                      "logit_scale": float(out.logit_scale or np.nan)})
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
@@ -217,14 +218,15 @@ def prompt_ood(inventory: pd.DataFrame, id_set: str, loader: Callable = outputs.
 # --------------------------------------------------------------------------- the study
 
 
-def study(run: Run = Run(), loader: Callable = outputs.load) -> dict[str, pd.DataFrame]:
-    """The cache-driven part for a run: ``inventory``, ``table`` (metrics per model x prompt set x
-    test set), ``er`` and ``ood``. Reads only (a missing text head stays ``needs-head``)."""
+def study(run: Run, inventory: pd.DataFrame, loader: Callable = outputs.load) -> dict[str, pd.DataFrame]:
+    """The cache-driven part of a run on the ``inventory`` its caller read (:func:`cache_inventory`):
+    ``inventory``, ``table`` (metrics per model x prompt set x test set), ``er`` and ``ood``. Reads
+    only (a missing text head stays ``needs-head`` until :func:`~cliprobust.inference.heads.build_heads`)."""
     p = cache_plan(run)
-    inv = cache_inventory(run)
-    table = prompt_table(inv[inv["dataset"].isin((p.id_set, *shifts_of(p)))], loader)
-    ood = prompt_ood(inv[inv["dataset"].isin((p.id_set, *ood_sets_of(p)))], p.id_set, loader)
-    return {"inventory": inv, "table": table, "er": prompt_er(table, p.id_set), "ood": ood}
+    tests, oods = (p.id_set, *shifts_of(p)), (p.id_set, *ood_sets_of(p))
+    table = prompt_table(inventory[inventory["dataset"].isin(tests)], loader)
+    ood = prompt_ood(inventory[inventory["dataset"].isin(oods)], p.id_set, loader)
+    return {"inventory": inventory, "table": table, "er": prompt_er(table, p.id_set), "ood": ood}
 
 
 def planned_grid(inventory: pd.DataFrame) -> pd.DataFrame:
@@ -364,7 +366,7 @@ def claim_c9(run: Run = Run(), *, table: pd.DataFrame | None = None, er: pd.Data
         return not_testable("C9", C9_STATISTIC, _needs(PAPER_PLAN), "no published table reports zero-shot CLIP "
                             "per prompt set; the published profile reads no caches.", C9_RULE)
     if table is None:
-        res = study(run)
+        res = study(run, cache_inventory(run))
         table, er, ood = res["table"], res["er"], res["ood"]
     rows = table[table["group"] == CLAIM_GROUP] if len(table) else table
     obj = objective_frame(rows, er, ood) if len(rows) else pd.DataFrame()
