@@ -6,15 +6,21 @@ the question no paper answers: do these properties move together across models?
 
 Properties (each from the section that already computes it; nothing is recomputed here):
 
-- ``er:<shift>`` -- effective robustness per natural shift and on the mean shift accuracy
+- ``er:<shift>`` -- effective robustness per natural shift, on the mean accuracy of the 5 shifts
+  (``er:mean-shift``) and of the 4 without ObjectNet (``er:mean-shift-4``)
   (:func:`..effective_robustness.tables.er_frame`, testbed STANDARD baseline line in logit space by default; interval
   from the ER section's draws, :func:`..effective_robustness.draws.er_draws`: baseline models resampled and every
   accuracy redrawn from its binomial image-sampling distribution). Sources: open_clip / testbed / timm.
-- ``factor_er:mean`` -- mean factor-level ER over the 10 ImageNet-X factors of Tu et al. §4.1
-  (:func:`..visual_factors.lines.factor_er_frame`). Interval: mean of the per-factor interval ends, a
-  conservative bound (the factors share images, so their errors are not independent; the mean of
-  the bounds is wide enough under any correlation). Source: ImageNet-X (and model-vs-human's
-  ImageNet-val decisions of CLIP ViT-B/16 aggregated on ImageNet-X's annotations).
+  ObjectNet has two protocols across them (open_clip's zero-shot head without the border crop, the
+  testbed's mapped logits with it; :data:`.cards.OBJECTNET_PROTOCOLS`): the rows that include it name
+  theirs in ``note``, the cards carry ``objectnet_protocol``, and the correlations use
+  ``er:mean-shift-4`` (every source, one protocol per shift).
+- ``factor_er:mean`` -- mean factor-level ER over the 10 ImageNet-X factors of Tu et al. §4.1, with
+  an interval from the visual-factors section's C1 draws (lines refitted on resampled baseline
+  models × image sampling of every accuracy; :mod:`.factor_er`). Source: ImageNet-X (and
+  model-vs-human's ImageNet-val decisions of CLIP ViT-B/16 aggregated on ImageNet-X's annotations).
+  ``imagenetx_accuracy`` -- ImageNet-X's overall accuracy on its annotated val images, the x of the
+  factor lines (the top-1 factor ER rests on).
 - ``shape_bias`` -- model-vs-human cue-conflict shape bias (:func:`..shape_bias.trials.shape_bias_table`,
   CI from resampling trials).
 - ``ood_auroc:cood`` -- COOD OOD AUROC with the softmax score averaged over its 11 severity levels
@@ -56,14 +62,20 @@ Correlations (:func:`.correlations.property_correlations`): Spearman rank correl
 the cards that have both, with a percentile interval from resampling models
 (:func:`cliprobust.metrics.stats.correlation_interval`), within each model group and over all
 cards; with fewer than :data:`.correlations.MIN_N_CORRELATION` models no correlation is reported, and the row
-says so. Beside it, the partial rank correlation given ImageNet top-1 (:func:`cliprobust.metrics.stats.partial_spearman`,
-same resampling): how much of the co-movement survives once plain accuracy is held fixed (withheld
-where top-1 ranks almost identically with one of the two, :data:`.correlations.PARTIAL_MAX_CONTROL_RHO`).
+says so, and so does a row whose models' ObjectNet protocols differ
+(:func:`.correlations.objectnet_mix`). Beside it, the partial rank correlation given ImageNet top-1
+(:func:`cliprobust.metrics.stats.partial_spearman`, same resampling): how much of the co-movement
+survives once plain accuracy is held fixed. One top-1 source per comparison
+(:func:`.correlations.comparison_top1`, the ``top1_source`` column): the control, and ImageNet top-1
+when it is one of the two, come from the source the properties rest on (the ER tables for ER,
+COOD for COOD's AUROC and confidence gap, ImageNet-X for factor ER); a pair resting on two
+sources gets no partial. Withheld also where top-1 ranks almost identically with one of the two
+(:data:`.correlations.PARTIAL_MAX_CONTROL_RHO`).
 
 The section interface lives here (a section without caches or claims: :class:`Options` with the ER
 baseline set, no cache plan, ``claims(run) == ()``) with :func:`card_long_for`, the cards of a run;
 callers import every other name from where it lives: :mod:`.join` (the join rule),
-:mod:`.properties` (one reader per property), :mod:`.cards`, :mod:`.correlations`, :mod:`.figures`.
+:mod:`.properties` (one reader per property), :mod:`.factor_er`, :mod:`.cards`, :mod:`.correlations`, :mod:`.figures`.
 """
 
 from __future__ import annotations

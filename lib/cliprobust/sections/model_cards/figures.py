@@ -8,16 +8,28 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ... import style
-from .correlations import GROUP_ALL
+from .cards import TOP1_SOURCES
+from .correlations import CONTROL, GROUP_ALL
 
 #: Display names of the card properties (figures and printed tables).
 PROPERTY_LABELS: dict[str, str] = {
     "imagenet_top1": "ImageNet top-1", "er:imagenet-v2": "ER ImageNet-V2", "er:imagenet-r": "ER ImageNet-R",
     "er:imagenet-sketch": "ER ImageNet-Sketch", "er:objectnet": "ER ObjectNet", "er:imagenet-a": "ER ImageNet-A",
-    "er:mean-shift": "ER (mean of 5 shifts)", "factor_er:mean": "factor ER (ImageNet-X, mean of 10)",
+    "er:mean-shift": "ER (mean of 5 shifts)", "er:mean-shift-4": "ER (mean of 4 shifts, no ObjectNet)",
+    "factor_er:mean": "factor ER (ImageNet-X, mean of 10)", "imagenetx_accuracy": "ImageNet-X overall accuracy",
     "shape_bias": "shape bias (cue conflict)", "ood_auroc:cood": "OOD AUROC (COOD)",
     "ood_auroc:ninco": "OOD AUROC (NINCO)", "confidence_gap": "confidence − accuracy (ImageNet val)",
 }
+
+def pair_label(x: str, y: str, top1_source: str) -> str:
+    """Display name of a compared pair; ImageNet top-1 names the source it is taken from (ImageNet-X's
+    overall accuracy where the comparison's top-1 source is ImageNet-X)."""
+    top = TOP1_SOURCES[top1_source][0] if top1_source in TOP1_SOURCES else CONTROL
+    name = {p: PROPERTY_LABELS[p] for p in (x, y)}
+    if CONTROL in name:
+        name[CONTROL] = PROPERTY_LABELS[top] + (f" ({top1_source})" if top == CONTROL else "")
+    return f"{name[x]} vs {name[y]}"
+
 
 def _group_look(group: str) -> tuple[str, str]:
     if group == GROUP_ALL:
@@ -35,7 +47,7 @@ def plot_correlations(corr: pd.DataFrame) -> plt.Figure:
         ax.errorbar(rows["rho"], rows.index, xerr=[rows["rho"] - rows["low"], rows["high"] - rows["rho"]],
                     fmt="o", color=colour, capsize=2, label=label)
     ax.axvline(0, color="0.6", lw=0.8)
-    ticks = [f"{PROPERTY_LABELS[r.x]} vs {PROPERTY_LABELS[r.y]} (n={r.n})" for r in shown.itertuples()]
+    ticks = [f"{pair_label(r.x, r.y, r.top1_source)} (n={r.n})" for r in shown.itertuples()]
     ax.set_yticks(range(len(shown)), ticks, fontsize=7)
     ax.set(xlim=(-1.05, 1.05), ylim=(len(shown) - 0.5, -0.5), xlabel="Spearman rank correlation (95 % CI)",
            ylabel="property pair (models with both)",
@@ -45,7 +57,7 @@ def plot_correlations(corr: pd.DataFrame) -> plt.Figure:
 
 
 def plot_pairs(intervals: pd.DataFrame, pairs: Iterable[tuple[str, str]] = (
-        ("er:mean-shift", "ood_auroc:cood"), ("er:mean-shift", "factor_er:mean"))) -> plt.Figure:
+        ("er:mean-shift-4", "ood_auroc:cood"), ("er:mean-shift-4", "factor_er:mean"))) -> plt.Figure:
     """Scatter of two card properties per panel, one point per model with its intervals, coloured
     by model group (the data behind the correlations)."""
     pairs = list(pairs)

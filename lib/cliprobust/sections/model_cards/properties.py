@@ -8,29 +8,35 @@ import pandas as pd
 from scipy import stats as sps
 
 from ... import published
+from ...metrics import factors as F
 from ...metrics import stats
 from ..effective_robustness.draws import er_draws
-from ..effective_robustness.options import MEAN_SHIFT, SHIFTS
+from ..effective_robustness.options import MEAN_SHIFT, MEAN_SHIFT_4, SHIFTS
 from ..effective_robustness.options import Options as EROptions
 from ..effective_robustness.tables import er_frame
 from ..ood_detection.cood import cood_summary
 from ..ood_detection.ninco import NINCO_BENCHMARK, ninco_table
 from ..shape_bias.trials import shape_bias_table
-from ..visual_factors.lines import factor_er_frame
-from ..visual_factors.tables import PAPER_FACTORS
+from ..visual_factors import published_design
+from ..visual_factors.lines import FactorDesign
+from .factor_er import mean_factor_er
+from .cards import IMAGENETX_ACCURACY, OBJECTNET_PROPERTIES, OBJECTNET_PROTOCOLS
 from .join import GROUP_CLIP, GROUP_CLIP_FT, GROUP_IMAGENET, GROUP_MORE_DATA, IMAGENET_VAL_N, keyed, strip_prefix
 
 
 def er_rows(frame: pd.DataFrame | None = None, baseline: str | None = None) -> pd.DataFrame:
-    """ER per shift and on the mean shift accuracy, plus ImageNet top-1, from the ER section's
-    tidy frame (``baseline``: the ER section's baseline set, default testbed STANDARD). open_clip
-    rows stand for their weights (the LAION scaling-law table repeats three OpenAI rows)."""
+    """ER per shift, on the mean accuracy of the 5 shifts and of the 4 without ObjectNet, plus ImageNet
+    top-1, from the ER section's tidy frame (``baseline``: the ER section's baseline set, default
+    testbed STANDARD). open_clip rows stand for their weights (the LAION scaling-law table repeats three
+    OpenAI rows). Rows that include ObjectNet name its protocol in ``note``."""
     protocol = EROptions(baseline=baseline) if baseline else EROptions()
     f = er_frame(protocol) if frame is None else frame
-    f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*SHIFTS, MEAN_SHIFT])]
+    f = f[f["source"].isin(["open_clip", "testbed", "timm"]) & f["shift"].isin([*SHIFTS, MEAN_SHIFT, MEAN_SHIFT_4])]
     rows = pd.DataFrame({"name": strip_prefix(f["model"]), "source": f["source"],
                          "property": "er:" + f["shift"], "value": f["er"], "low": f["ci_low"], "high": f["ci_high"],
                          "interval": "resampling baseline models (the line)"})
+    on = rows["property"].isin(OBJECTNET_PROPERTIES)
+    rows["note"] = np.where(on, "ObjectNet: " + rows["source"].map(OBJECTNET_PROTOCOLS).fillna("?"), "")
     if frame is None:  # the ER section's draws add every accuracy's binomial image-sampling error
         rows = _with_image_noise(rows, f, protocol)
     top = f.drop_duplicates("model")
@@ -57,19 +63,22 @@ def _with_image_noise(rows: pd.DataFrame, f: pd.DataFrame, protocol: EROptions) 
     return rows
 
 
-def factor_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Mean factor-level ER over the 10 paper factors (ImageNet-X), from the visual-factors section."""
-    f = factor_er_frame() if frame is None else frame
-    f = f[f["factor"].isin(PAPER_FACTORS)]
-    g = f.groupby("model").agg(value=("er", "mean"), low=("ci_low", "mean"), high=("ci_high", "mean"),
-                               n=("factor", "nunique")).reset_index()
-    g = g[g["n"] == len(PAPER_FACTORS)]
-    rows = pd.DataFrame({"name": g["model"].str.removeprefix("imagenetx:"), "property": "factor_er:mean", "value": g["value"],
-                         "low": g["low"], "high": g["high"],
-                         "interval": "mean of per-factor bounds (resampling baseline models; conservative)",
-                         "note": np.where(g["model"].str.startswith("mvh:"),
-                                          "model-vs-human ImageNet-val decisions on ImageNet-X annotations", "")})
-    return keyed(rows, "imagenetx")
+def factor_rows(factor: pd.DataFrame | None = None, design: FactorDesign | None = None) -> pd.DataFrame:
+    """Mean factor-level ER over the 10 paper factors (ImageNet-X) with its interval including image
+    noise (:func:`.factor_er.mean_factor_er` on the visual-factors section's published design), and
+    ImageNet-X's overall accuracy on its annotated val images (the x of the factor lines: the top-1
+    that factor ER rests on, :data:`IMAGENETX_ACCURACY`)."""
+    d = published_design() if design is None else design
+    g = mean_factor_er(d) if factor is None else factor
+    rows = g.assign(name=g["model"].str.removeprefix("imagenetx:"), property="factor_er:mean",
+                    note=np.where(g["model"].str.startswith("mvh:"),
+                                  "model-vs-human ImageNet-val decisions on ImageNet-X annotations", ""))
+    avg = d.table.loc[g["model"], F.AVERAGE].to_numpy(float)
+    n = len(d.annotations)
+    lo, hi = stats.wilson_interval(np.round(avg * n), n)
+    acc = pd.DataFrame({"name": rows["name"].to_numpy(), "property": IMAGENETX_ACCURACY, "value": avg, "low": lo,
+                        "high": hi, "interval": f"Wilson, {n:,} annotated val images", "note": rows["note"].to_numpy()})
+    return keyed(pd.concat([rows.drop(columns="model"), acc], ignore_index=True), "imagenetx")
 
 
 def shape_rows(table: pd.DataFrame | None = None) -> pd.DataFrame:
