@@ -241,9 +241,10 @@ def _oc_codes(below: tuple[float, ...], above: tuple[float, ...], level: float, 
 
 def c7_oc(head: Estimate, rule: Rule = C7_RULE) -> OperatingCharacteristics | None:
     """Operating characteristics of the headline rule on its own design (each compared CLIP's
-    interval widths, Bonferroni kept): "at the margin" = every CLIP exactly as calibrated as its
-    references (b = 0: the claim holds by the margin); "at zero" = every CLIP better by the margin
-    (b = −margin: the claim false). "Contradicts" is unreachable by construction."""
+    interval widths, Bonferroni kept), in the engine's convention for a not-worse rule: "at the
+    margin" = every CLIP better by the margin (b = −margin: the claim false, so "supports" there is
+    the error rate); "at zero" = every CLIP exactly as calibrated as its references (b = 0: the claim
+    holds, so "supports" there is the power). "Contradicts" is unreachable by construction."""
     t = head.detail.get("table")
     if t is None:
         return None
@@ -253,9 +254,9 @@ def c7_oc(head: Estimate, rule: Rule = C7_RULE) -> OperatingCharacteristics | No
     def simulate(effect: float, rng: np.random.Generator, n: int) -> np.ndarray:
         return _oc_codes(below, above, float(t["level"].iloc[0]), rule.margin, effect, n, int(rng.integers(1 << 31)))
 
-    return simulated_oc(simulate, 0.0, -rule.margin, method="simulated per compared model with its own interval; "
-                        "'margin' = each as calibrated as its references (the claim holds), 'zero' = each better "
-                        "by the margin (the claim false)")
+    return simulated_oc(simulate, -rule.margin, 0.0, method="simulated per compared model with its own interval; "
+                        "'margin' = each better by the margin (the claim false), 'zero' = each as calibrated as "
+                        "its references (the claim holds)")
 
 
 #: The headline statistic, as the claims table names it.
