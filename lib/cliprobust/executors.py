@@ -8,8 +8,8 @@ the rest into jobs, submit them as one job array (``map_array``), wait while pri
 summary (jobs and pairs), and report every pair -- a failed pair with its job's log, never dropped.
 Re-submitting the same command runs only what is missing (or failed).
 
-Preemption and time limits: submitit asks Slurm for SIGUSR2 shortly before the time limit (the
-same ``--signal`` a preempting cluster sends); :meth:`EvaluateJob.checkpoint` then has the job
+Preemption and time limits: submitit asks Slurm for SIGUSR2 shortly before the time limit (sent at
+preemption too where ``PreemptParameters=send_user_signal``); :meth:`EvaluateJob.checkpoint` then has the job
 requeued (``scontrol requeue``) and the requeued job resumes from the chunks already in the cache.
 Requeues are capped (:data:`MAX_REQUEUES`) and counted in the report. A job killed without that
 signal (an admin's ``scontrol requeue``, a node failure) is requeued by Slurm itself
@@ -134,14 +134,6 @@ class EvaluateJob:
         from submitit.helpers import DelayedSubmission
 
         return DelayedSubmission(replace(self, requeues=self.requeues + 1), configs, environ)
-
-
-def run_job(config: RunConfig, environ: dict[str, str]) -> str:
-    """One pair as a job (kept for callers of the former one-pair job function)."""
-    outcome = EvaluateJob(max_requeues=0)([config], environ)
-    if outcome.errors[0]:
-        raise RuntimeError(outcome.errors[0])
-    return str(outcome.entries[0])
 
 
 def _job_environ() -> dict[str, str]:
