@@ -54,6 +54,14 @@ def ipc_kernel_manager(socket_dir: str) -> type[AsyncKernelManager]:
             self.transport = "ipc"
             self.ip = os.path.join(socket_dir, "kernel")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client sends SIGINT before every shutdown request; a finished notebook's kernel has
+            # nothing to interrupt, and the signal racing its last reply logs "KeyboardInterrupt caught in
+            # kernel" into the run's log. The shutdown request (then SIGKILL after a timeout) still ends it.
+            if getattr(self, "shutting_down", False):
+                return
+            await super()._async_interrupt_kernel()
+
     return IPCKernelManager
 
 
