@@ -18,7 +18,11 @@ from cliprobust.sections._base import SYNTHETIC_BANNER, Run  # noqa: E402
 
 @pytest.fixture
 def figdir(tmp_path, monkeypatch):
+    import warnings
+
     monkeypatch.setenv(paths.FIGURES_ENV, str(tmp_path))
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # plots.setup sets both
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
     yield tmp_path
     plots.configure("published")
     plt.close("all")
@@ -219,6 +223,22 @@ def test_rotated_tick_labels_are_measured_as_rotated_boxes(n_labels, overlap) ->
 
 
 # --------------------------------------------------------------------------- explicit run, stamp, reproducible files
+
+
+def test_setup_shows_warnings_without_this_machines_paths(monkeypatch) -> None:
+    import warnings
+
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # restored after the test
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
+    plots.setup(runs.Run("published"))
+    shown = warnings.formatwarning(UserWarning("3 of 5 images uncached"), UserWarning,
+                                   str(paths.REPO_ROOT / "lib" / "x.py"), 7)
+    assert shown == "UserWarning: 3 of 5 images uncached\n"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plots.setup(runs.Run("published"))
+        warnings.warn("IProgress not found. Please update jupyter and ipywidgets.")
+    assert caught == []  # tqdm's widget notice is filtered in notebooks
 
 
 @pytest.mark.parametrize("make_run", [runs.Run, Run], ids=["runs.Run", "sections.Run"])

@@ -91,14 +91,22 @@ class _State:
 _state = _State()
 
 
+def notebook_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     line: str | None = None) -> str:
+    """A warning as a notebook shows it: category and message, without the absolute path of the
+    module that raised it (a notebook is read on other machines; the path is this one's)."""
+    return f"{category.__name__}: {message}\n"
+
+
 def setup(run: RunLike) -> None:
     """Prepare a notebook for ``run``: the seaborn theme, and the one place that sets the notebook's
-    warning filters. Returns nothing (a notebook's last line shows no path)."""
+    warning filters and format. Returns nothing (a notebook's last line shows no path)."""
     global _state
     _state = _State(run=run)  # the deprecated module-state form reads it until every call passes its run
     sns.set_theme(context="notebook", style="whitegrid")
     for message in IGNORED_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    warnings.formatwarning = notebook_warning
 
 
 def configure(run_or_profile: RunLike | str = "published") -> Path:
