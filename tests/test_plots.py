@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from cliprobust import layout, paths, plots, runs, style  # noqa: E402
+from cliprobust import layout, paths, plots, runs, scales, style  # noqa: E402
 from cliprobust.sections._base import SYNTHETIC_BANNER, Run  # noqa: E402
 
 
@@ -126,7 +126,7 @@ def test_crowded_logit_ticks_fail_and_style_logit_axis_fixes_them() -> None:
     broken = plots.check_layout(fig)
     assert {r for r, _ in broken} == {layout.RULE_TEXT_OVERLAP}
     assert any("x tick label" in d for _, d in broken)
-    style.logit_axis(ax, "x", limits=(0.15, 0.95))
+    scales.logit_axis(ax, "x", limits=(0.15, 0.95))
     assert _rules(fig) == set()
     plt.close(fig)
 

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
-from cliprobust import plots, prompts, published, style, zoo  # noqa: E402
+from cliprobust import plots, prompts, published, scales, style, zoo  # noqa: E402
 
 # Machado, Oliveira & Fernandes (2009) dichromacy simulation matrices (severity 1.0), linear RGB.
 MACHADO = {
@@ -108,8 +108,8 @@ def _tick_boxes(fig, axis):
 def test_logit_tick_labels_never_overlap(limits) -> None:
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([limits[0] * 1.01, limits[1] * 0.99], [0.3, 0.6])
-    kept = style.logit_axis(ax, "x", limits=limits)
-    style.logit_axis(ax, "y", limits=(0.1, 0.9))
+    kept = scales.logit_axis(ax, "x", limits=limits)
+    scales.logit_axis(ax, "y", limits=(0.1, 0.9))
     assert len(kept) >= 2
     boxes = _tick_boxes(fig, ax.xaxis)
     assert len(boxes) == len(kept)
@@ -121,7 +121,7 @@ def test_logit_tick_labels_never_overlap(limits) -> None:
 def test_log_axis_si_labels() -> None:
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([1e8, 3e10], [0, 1])
-    kept = style.log_axis(ax, "x")
+    kept = scales.log_axis(ax, "x")
     fig.canvas.draw()
     texts = [t.get_text() for t in ax.xaxis.get_majorticklabels()]
     assert "1B" in texts and "10B" in texts and all(1e8 <= k <= 3e10 for k in kept)
@@ -130,9 +130,9 @@ def test_log_axis_si_labels() -> None:
 
 
 def test_thin_ticks_keeps_a_minimum_gap() -> None:
-    kept = style.thin_ticks(style.LOGIT_TICKS, 0.1, 0.9)
+    kept = scales.thin_ticks(scales.LOGIT_TICKS, 0.1, 0.9)
     gaps = np.diff(np.log(np.array(kept) / (1 - np.array(kept))))
-    assert (gaps >= style.MIN_TICK_GAP_FRACTION * (np.log(9) * 2) - 1e-9).all()
+    assert (gaps >= scales.MIN_TICK_GAP_FRACTION * (np.log(9) * 2) - 1e-9).all()
 
 
 def test_group_labels_never_read_as_a_test_set() -> None:

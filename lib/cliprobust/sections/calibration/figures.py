@@ -9,7 +9,7 @@ from matplotlib import ticker
 import numpy as np
 import pandas as pd
 
-from ... import style
+from ... import scales, style
 from ..ood_detection.sources import SOURCE_COLORS, SOURCE_LABELS
 from .c7 import IMAGENET_VAL_N
 from .tables import UB_TEST_SETS
@@ -72,7 +72,7 @@ def plot_uncertainty_baselines(ub: pd.DataFrame) -> plt.Figure:
         ax.set_yticks(range(len(methods)), methods, fontsize=7)
         ax.invert_yaxis()
         ax.set(xlabel=f"{metric.upper()} (before temperature scaling)", title=f"ResNet-50: {metric.upper()} per method")
-    style.log_axis(axes[1], "x")
+    scales.log_axis(axes[1], "x")
     axes[0].set_ylabel("training / uncertainty method")
     axes[0].legend(fontsize=7, loc="lower right", title="test set", title_fontsize=7)
     fig.suptitle("uncertainty-baselines: calibration of 17 ResNet-50 methods on ImageNet and three shifts", fontsize=10)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from ... import style
+from ... import scales, style
 from ...metrics import robustness, stats
 from .options import (
     BASELINE_MORE_DATA, BASELINE_TESTBED, BASELINE_TIMM, MEAN_SHIFT, MEAN_SHIFT_4, MODEL_SET_ALL, MODEL_SET_ZOO,
@@ -81,9 +81,9 @@ def _scatter_panel(ax: plt.Axes, frame: pd.DataFrame, shift: str, zoo: set[str],
     ax.plot(grid, band["predicted"], color=BASELINE_LINE, lw=1, label="baseline fit (95 % band)")
     ax.fill_between(grid, band["low"], band["high"], color=BASELINE_LINE, alpha=0.2, lw=0)
     ax.plot(grid, grid, color="0.5", ls=":", lw=0.8, label="y = x")
-    style.logit_axis(ax, "x", limits=(0.2, 0.92))
+    scales.logit_axis(ax, "x", limits=(0.2, 0.92))
     y = rows["ood_acc"][(rows["ood_acc"] > 0) & (rows["model"].isin(zoo | others) | rows["in_baseline"])]
-    style.logit_axis(ax, "y", limits=(max(0.003, 0.7 * y.min()), min(0.97, 1 - 0.7 * (1 - y.max()))))
+    scales.logit_axis(ax, "y", limits=(max(0.003, 0.7 * y.min()), min(0.97, 1 - 0.7 * (1 - y.max()))))
     ax.set(xlabel="ImageNet top-1", ylabel=f"{_shift_label(shift)} top-1", title=_shift_label(shift))
 
 
@@ -160,7 +160,7 @@ def _scaling_er_panel(ax: plt.Axes, sl: pd.DataFrame) -> None:
     ax.axhline(0, color="k", lw=0.8)
     ax.set(xscale="log", xlabel="samples seen", ylabel="effective robustness (mean over shifts)",
            title="ER vs samples seen (LAION scaling laws)")
-    style.log_axis(ax, "x", ticks=[3e9, 1e10, 3e10])
+    scales.log_axis(ax, "x", ticks=[3e9, 1e10, 3e10])
     ax.legend(fontsize=7, ncol=2, loc="lower right", frameon=True)
 
 
@@ -176,8 +176,8 @@ def _scaling_line_panel(ax: plt.Axes, frame: pd.DataFrame, sl: pd.DataFrame) -> 
         if data != "WIT-400M":
             ax.plot(grid, robustness.fit_baseline(g["id_acc"], g["ood_acc"]).predict(grid),
                     color=style.source_color(data), lw=1)
-    style.logit_axis(ax, "x", limits=(0.45, 0.9))
-    style.logit_axis(ax, "y", limits=(0.15, 0.8))
+    scales.logit_axis(ax, "x", limits=(0.45, 0.9))
+    scales.logit_axis(ax, "y", limits=(0.15, 0.8))
     ax.set(xlabel="ImageNet top-1", ylabel="mean top-1 over shifts", title="Each LAION size's own logit line")
     ax.legend(fontsize=7, loc="upper left", frameon=True)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ... import style
+from ... import scales, style
 from ...metrics import factors as F
 from .tables import CLIP_ROWS, MVH_CLIP, PAPER_FACTORS, SCATTER_GROUPS
 
@@ -123,8 +123,8 @@ def plot_factor_scatter(scatter: pd.DataFrame, lines: pd.DataFrame) -> plt.Figur
         ln = lines.set_index("factor").loc[f]
         ax.plot(xs, special.expit(ln["slope"] * special.logit(xs) + ln["intercept"]), color="k", lw=1,
                 label="standard-training line")
-        style.logit_axis(ax, "x", ticks=(0.3, 0.5, 0.7, 0.9), limits=(0.25, 0.9))
-        style.logit_axis(ax, "y", ticks=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9), limits=(0.03, 0.95))
+        scales.logit_axis(ax, "x", ticks=(0.3, 0.5, 0.7, 0.9), limits=(0.25, 0.9))
+        scales.logit_axis(ax, "y", ticks=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9), limits=(0.03, 0.95))
         ax.set_title(style.display(f), fontsize=10)
     for ax in axes[1]:
         ax.set_xlabel("overall accuracy (logit axis)")

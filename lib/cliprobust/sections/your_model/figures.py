@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ... import style
+from ... import scales, style
 from ..effective_robustness.options import ER_SHIFTS, MEAN_SHIFT, MEAN_SHIFT_4
 from ..effective_robustness.options import Options as EROptions
 from ..effective_robustness.tables import er_frame
@@ -48,8 +48,8 @@ def _er_panel(ax: plt.Axes, frame: pd.DataFrame, card_row: pd.Series, row: Model
     ax.scatter([card_row["id_acc"]], [card_row["ood_acc"]], label=row.name, **HIGHLIGHT)
     ax.annotate(f"ER {card_row['er']:+.3f}", (card_row["id_acc"], card_row["ood_acc"]), xytext=(6, -12),
                 textcoords="offset points", fontsize=8)
-    style.logit_axis(ax, "x")
-    style.logit_axis(ax, "y")
+    scales.logit_axis(ax, "x")
+    scales.logit_axis(ax, "y")
     ax.set_title(SHIFT_TITLES.get(shift, shift), fontsize=10)
 
 
