@@ -71,6 +71,15 @@ def test_a_changed_cell_output_is_named_with_its_first_line(tmp_path) -> None:
     assert problems == ["notebooks/01_x.ipynb: cell 1 ('print(x)')"]
 
 
+def test_sub_folders_count_and_other_profiles_do_not(tmp_path) -> None:
+    committed, produced = _tree(tmp_path / "a"), _tree(tmp_path / "b")
+    for root, value in ((committed, "1"), (produced, "2")):
+        for sub in ("cards/m", "smoke", "rehearsal"):
+            (root / "figures" / sub).mkdir(parents=True)
+            (root / "figures" / sub / "t.csv").write_text(value)
+    assert fixpoint.compare(committed, produced) == ["figures/cards/m/t.csv: content differs"]
+
+
 def test_missing_and_uncommitted_outputs_are_named(tmp_path) -> None:
     committed, produced = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     (committed / "figures" / "01_t.csv").rename(committed / "figures" / "01_old.csv")

@@ -5,8 +5,8 @@ there too, through ``CLIPROBUST_FIGURES_DIR``) and compares each committed outpu
 
 - notebooks (normalised, :func:`cliprobust.notebook_run.normalise`): metadata, sources, execution
   counts and every text output exactly; embedded images by their pixels (below);
-- tables (``figures/*.csv``): byte for byte;
-- figures (``figures/*.png``): decoded pixels, each channel within :data:`PNG_TOLERANCE`.
+- tables (``figures/**/*.csv``): byte for byte;
+- figures (``figures/**/*.png``): decoded pixels, each channel within :data:`PNG_TOLERANCE`.
 
 It fails naming every file that differs, every committed output the code no longer makes, and every
 output it makes that is not committed. Pixels, not bytes: the compressed stream depends on the zlib
@@ -30,8 +30,11 @@ from PIL import Image
 from . import paths
 from .notebook_run import run_notebooks
 
-#: The committed outputs of the published profile, relative to the repository root.
-COMMITTED_GLOBS: tuple[str, ...] = ("notebooks/[0-9][0-9]_*.ipynb", "figures/*.csv", "figures/*.png")
+#: The committed outputs of the published profile, relative to the repository root (figures/ with its
+#: sub-folders, e.g. the model cards in ``figures/cards/``).
+COMMITTED_GLOBS: tuple[str, ...] = ("notebooks/[0-9][0-9]_*.ipynb", "figures/**/*.csv", "figures/**/*.png")
+#: Sub-folders of figures/ that hold outputs of other profiles (git-ignored; never compared).
+OTHER_PROFILES: tuple[str, ...] = ("figures/smoke/", "figures/rehearsal/")
 #: Largest difference (0-255, per channel) at which two PNG pixels count as equal. Zero: matplotlib's
 #: Agg renderer with its bundled FreeType draws bit-identical pixels for one pinned matplotlib on one
 #: platform (CI and ``run_all.sh`` share both). Comparing across platforms (another FreeType build
@@ -43,7 +46,8 @@ MAX_CELLS_NAMED = 5
 
 def outputs(root: Path) -> set[str]:
     """The committed-output paths present under ``root`` (posix, relative)."""
-    return {p.relative_to(root).as_posix() for g in COMMITTED_GLOBS for p in root.glob(g) if p.is_file()}
+    found = {p.relative_to(root).as_posix() for g in COMMITTED_GLOBS for p in root.glob(g) if p.is_file()}
+    return {rel for rel in found if not rel.startswith(OTHER_PROFILES)}
 
 
 def _pixels(data: bytes) -> np.ndarray:
