@@ -1,7 +1,8 @@
 """``cliprobust evaluate --executor slurm`` against a real Slurm: sbatch job arrays, caches equal to a
 local run bit for bit, nothing resubmitted when all is cached, a failed pair listed with its Slurm
-log, ``--array-parallelism`` seen in squeue, and a job preempted mid-pass that requeues itself and
-resumes from its cached chunks to an entry bit-identical to an uninterrupted run.
+log, ``--array-parallelism`` seen in squeue, a job preempted mid-pass that requeues itself and
+resumes from its cached chunks to an entry bit-identical to an uninterrupted run (requeues capped and
+reported), and a job requeued by Slurm (``scontrol requeue``) that resumes the same way.
 
 The session fixture starts a throwaway one-node cluster (``tests/slurm/start.sh``: munge, MariaDB,
 slurmdbd, slurmctld, slurmd; all state in a temp folder) and stops exactly those daemons at the end.
@@ -188,14 +189,20 @@ def _chunks(cache_dir: Path) -> int:
     return len(list(cache_dir.rglob("chunks/*.npz")))
 
 
-def _signal_mid_pass(cache_dir: Path, proc: subprocess.Popen, after: int) -> str:
-    """Wait until more than ``after`` chunks are on disk while the job runs, then send it SIGUSR2 (what
-    Slurm sends before the time limit and at preemption); returns the job id."""
+#: What Slurm sends before the time limit, and at preemption with PreemptParameters=send_user_signal.
+USR2 = ["scancel", "--signal=USR2"]
+#: An admin's (or a signal-less preemption's) requeue: SIGTERM, SIGKILL after KillWait, job back in the queue.
+REQUEUE = ["scontrol", "requeue"]
+
+
+def _interrupt_mid_pass(cache_dir: Path, proc: subprocess.Popen, after: int, how: list[str] = USR2) -> str:
+    """Wait until more than ``after`` chunks are on disk while the job runs, then run ``how`` on the
+    job; returns the job id."""
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         running = [i for i, state, _ in _squeue() if state == "RUNNING"]
         if running and _chunks(cache_dir) > after:
-            subprocess.run(["scancel", "--signal=USR2", running[0]], check=True)
+            subprocess.run([*how, running[0]], check=True)
             return running[0]
         time.sleep(0.1)
     raise AssertionError(f"no running job with more than {after} chunks on disk")
@@ -208,7 +215,7 @@ def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(sl
     env = {paths.CACHE_ENV: str(cache_dir)}
     # 1. no requeue allowed: the preempted job is reported failed (cap and count in the report), chunks kept
     proc = _evaluate([*argv, "--max-requeues", "0"], env)
-    _signal_mid_pass(cache_dir, proc, after=0)
+    _interrupt_mid_pass(cache_dir, proc, after=0)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == cli.EXIT_FAILED, out + err
     assert "cue-conflict:" in err and "not requeued" in err
@@ -217,7 +224,7 @@ def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(sl
 
     # 2. the same command: the job resumes, is preempted again, requeues itself and finishes on its own
     proc = _evaluate(argv, env)
-    job = _signal_mid_pass(cache_dir, proc, after=first)
+    job = _interrupt_mid_pass(cache_dir, proc, after=first)
     second = _chunks(cache_dir)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out + err
@@ -235,3 +242,21 @@ def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(sl
                      "--workers", "0"]) == 0
     (uninterrupted,) = _entries(local_cache).values()
     assert _arrays_bytes(entry) == _arrays_bytes(uninterrupted)
+
+
+def test_a_job_requeued_by_slurm_resumes_from_its_chunks(slurm, shared):
+    """``scontrol requeue``: submitit ignores the SIGTERM, the job is killed after the grace period,
+    Slurm puts it back in the queue (``--requeue``) and its next run resumes from the chunks."""
+    cache_dir = shared / "cache"
+    argv = ["--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "4", "--chunk-size", "16",
+            *JOB_ARGS, "--log-folder", str(shared / "logs"), *slurm]
+    proc = _evaluate(argv, {paths.CACHE_ENV: str(cache_dir)})
+    job = _interrupt_mid_pass(cache_dir, proc, after=0, how=REQUEUE)
+    at = _chunks(cache_dir)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out + err
+    assert "1 computed, 0 failed" in out
+    states = [state for _, state in _sacct(job)]
+    assert states[0] == "REQUEUED" and states[-1] == "COMPLETED", states
+    (entry,) = _entries(cache_dir).values()
+    assert json.loads((entry / "meta.json").read_text())["timings"]["chunks_resumed"] >= at > 0

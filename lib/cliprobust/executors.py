@@ -242,9 +242,9 @@ def _plan(configs: Sequence[RunConfig], job_per: str) -> _Plan:
 
 
 def _summary(jobs: Sequence[Any], plan: _Plan) -> str:
-    states = [j.state for j in jobs]
-    done = sum(j.done() for j in jobs)
-    running = sum(s == "RUNNING" for s in states)
+    finished = [j.done() for j in jobs]
+    done = sum(finished)
+    running = sum(j.state == "RUNNING" for j, f in zip(jobs, finished) if not f)  # done may precede the state
     pairs = sum(cache.is_complete(f) for f in plan.folders.values())
     return (f"{done}/{len(jobs)} jobs finished, {running} running, {len(jobs) - done - running} queued; "
             f"{pairs}/{len(plan.folders)} pairs complete")
