@@ -223,6 +223,6 @@ def test_reliability_count_axes_do_not_label_minor_ticks():
                                    "confidence": conf, "accuracy": np.clip(conf + d, 0, 1)})
                      for m, d in (("uncalibrated", -0.05), ("temperature scaled", 0.0))])
     fig = figures.plot_reliability(rel)
-    plots.stamp(fig, "test")
+    plots.stamp(fig, "test", run=Run("published"))
     assert plots.check_layout(fig) == []
     plt.close(fig)

@@ -302,7 +302,7 @@ def test_evaluation_agreement_of_the_same_weights() -> None:
                                   F.plot_finetune_pairs])
 def test_figures_pass_the_layout_rules(frame: pd.DataFrame, draw) -> None:
     fig = draw(frame)
-    plots.stamp(fig, "published tables", published_only=True)
+    plots.stamp(fig, "published tables", published_only=True, run=runs.Run("published"))
     assert plots.check_layout(fig) == []
     plt.close(fig)
 

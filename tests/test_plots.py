@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from cliprobust import layout, paths, plots, runs, scales, style  # noqa: E402
-from cliprobust.sections._base import SYNTHETIC_BANNER, Run  # noqa: E402
+from cliprobust.runs import RANDOM_WEIGHTS_BANNER, SYNTHETIC_BANNER, Run  # noqa: E402
 
 
 @pytest.fixture
@@ -24,7 +24,6 @@ def figdir(tmp_path, monkeypatch):
     monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # plots.setup sets both
     monkeypatch.setattr(warnings, "filters", list(warnings.filters))
     yield tmp_path
-    plots.configure("published")
     plt.close("all")
 
 
@@ -54,42 +53,43 @@ def _rules(fig: plt.Figure) -> set[str]:
 
 
 @pytest.mark.parametrize("profile,published_only,banner", [
-    ("published", False, None), ("full", False, None), ("smoke", False, plots.SMOKE_BANNER),
+    ("published", False, None), ("full", False, None), ("smoke", False, RANDOM_WEIGHTS_BANNER),
     ("smoke", True, None), ("rehearsal", False, SYNTHETIC_BANNER), ("rehearsal", True, None)])
 def test_banner_rule(figdir, profile, published_only, banner) -> None:
-    out = plots.configure(Run.from_params(profile))
+    run = Run(profile)
+    out = plots.output_dir(run)
     fig, _ = _good_figure()
-    png = plots.save_figure(fig, "x", source="unit test", published_only=published_only)
+    png = plots.save_figure(fig, "x", run=run, source="unit test", published_only=published_only)
     assert png.is_file() and png.with_suffix(".pdf").is_file() and png.parent == out
     assert png.read_bytes()[:4] == b"\x89PNG" and png.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
     assert (banner is not None and banner.upper() in _texts(fig)) or (banner is None and len(fig.texts) == 1)
     assert any(t.startswith("data: unit test") for t in _texts(fig))
-    table = pd.read_csv(plots.save_table(pd.DataFrame({"a": [1]}), "t", published_only=published_only))
+    table = pd.read_csv(plots.save_table(pd.DataFrame({"a": [1]}), "t", run=run, published_only=published_only))
     assert ("note" in table.columns) is (banner is not None)
     if banner:
         assert table["note"].iloc[0] == banner
 
 
 def test_outputs_that_are_not_results_go_to_their_own_folder(figdir) -> None:
-    assert plots.configure("smoke") == figdir / "smoke"
-    assert plots.configure(Run("rehearsal")) == figdir / "rehearsal"
-    assert plots.configure("published") == figdir
-    assert plots.configure(Run("full")) == figdir and plots.profile() == "full"
-    with pytest.raises(ValueError, match="unknown profile"):
-        plots.configure("nope")
+    assert plots.output_dir(Run("smoke")) == figdir / "smoke"
+    assert plots.output_dir(Run("rehearsal")) == figdir / "rehearsal"
+    assert plots.output_dir(Run("published")) == figdir == plots.output_dir(Run("full"))
+    elsewhere = figdir / "cards" / "mine"
+    elsewhere.mkdir(parents=True)
+    fig, _ = _good_figure()
+    assert plots.save_figure(fig, "x", run=Run("published"), source="unit test", folder=elsewhere).parent == elsewhere
 
 
 def test_stamp_and_banner_sit_in_margins_nothing_else_uses(figdir) -> None:
-    plots.configure("smoke")
     fig, ax = _good_figure()
     ax.set_xlabel("a long x label that reaches across the whole bottom of the axes, where the stamp used to be")
-    plots.stamp(fig, "unit test")
-    plots.stamp(fig, "unit test")  # re-stamping replaces, never duplicates
+    plots.stamp(fig, "unit test", run=Run("smoke"))
+    plots.stamp(fig, "unit test", run=Run("smoke"))  # re-stamping replaces, never duplicates
     assert len([t for t in fig.texts if t.get_gid() == plots.STAMP_GID]) == 2
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
     stamp_box = next(t for t in fig.texts if t.get_text().startswith("data:")).get_window_extent(r)
-    banner_box = next(t for t in fig.texts if t.get_text() == plots.SMOKE_BANNER.upper()).get_window_extent(r)
+    banner_box = next(t for t in fig.texts if t.get_text() == RANDOM_WEIGHTS_BANNER.upper()).get_window_extent(r)
     others = [a.get_tightbbox(r) for a in fig.axes + list(fig.legends)]
     assert all(stamp_box.y1 <= b.y0 for b in others)
     assert all(banner_box.y0 >= b.y1 for b in others)
@@ -200,11 +200,10 @@ def test_look_alike_series_fail_distinct_ones_pass() -> None:
 
 
 def test_save_figure_raises_naming_figure_and_rule_and_writes_nothing(figdir) -> None:
-    plots.configure("published")
     fig, ax = _good_figure()
     ax.set_title("")
     with pytest.raises(plots.LayoutError, match=r"'broken'.*'title'") as err:
-        plots.save_figure(fig, "broken", source="unit test")
+        plots.save_figure(fig, "broken", run=Run("published"), source="unit test")
     assert err.value.figure == "broken" and err.value.rule == layout.RULE_TITLE
     assert not list(figdir.glob("broken.*"))
     plt.close(fig)
@@ -241,19 +240,18 @@ def test_setup_shows_warnings_without_this_machines_paths(monkeypatch) -> None:
     assert caught == []  # tqdm's widget notice is filtered in notebooks
 
 
-@pytest.mark.parametrize("make_run", [runs.Run, Run], ids=["runs.Run", "sections.Run"])
-def test_explicit_run_api_needs_no_module_state(figdir, make_run) -> None:
-    assert plots.setup(make_run("published")) is None  # a notebook's last line shows no path
+def test_explicit_run_api_needs_no_module_state(figdir) -> None:
+    assert plots.setup(Run("published")) is None  # a notebook's last line shows no path
     fig, _ = _good_figure()
-    smoke = make_run("smoke")
+    smoke = Run("smoke")
     png = plots.save_figure(fig, "x", run=smoke, source="unit test")
-    assert png.parent == figdir / "smoke" and plots.SMOKE_BANNER.upper() in _texts(fig)
+    assert png.parent == figdir / "smoke" and RANDOM_WEIGHTS_BANNER.upper() in _texts(fig)
     csv = plots.save_table(pd.DataFrame({"a": [1 / 3, 2.0]}), "t", run=smoke)
     assert csv.parent == figdir / "smoke"
     raw = csv.read_bytes()
     assert raw.startswith(b"a,note\n0.333333,") and b"\n2," in raw and b"\r" not in raw  # fixed float format
-    assert list(pd.read_csv(csv)["note"]) == [plots.SMOKE_BANNER] * 2
-    assert plots.profile() == "published"  # the explicit run did not touch the deprecated state
+    assert list(pd.read_csv(csv)["note"]) == [RANDOM_WEIGHTS_BANNER] * 2
+    assert not hasattr(plots, "configure") and not hasattr(plots, "_state")  # no module-level run
 
 
 def test_stamp_names_profile_and_pinned_inputs_not_the_commit(figdir, tmp_path, monkeypatch) -> None:

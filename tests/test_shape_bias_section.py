@@ -225,7 +225,7 @@ def test_figures_pass_the_layout_rules(table, trials) -> None:
     for name, fig in {"03_shape_bias_groups": figures.plot_groups(table),
                       "03_shape_bias_per_category": figures.plot_per_category(T.per_category_frame(trials), table),
                       "03_c3_per_model": figures.plot_c3_comparisons(comp, c3.C3_MARGIN)}.items():
-        plots.stamp(fig, "test")
+        plots.stamp(fig, "test", run=Run("published"))
         assert plots.check_layout(fig) == [], name
         labels = [t.get_text() for lg in fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
                   for t in lg.get_texts()]
@@ -249,7 +249,7 @@ def test_cached_group_figure_gives_each_zoo_group_its_own_look() -> None:
         rows.append({"level": "group", "group": g, "label": g, "shape_bias": sb, "ci_low": sb - 0.02,
                      "ci_high": sb + 0.02, "n_members": 3})
     fig = figures.plot_groups(pd.DataFrame(rows))
-    plots.stamp(fig, "test")
+    plots.stamp(fig, "test", run=Run("published"))
     assert plots.check_layout(fig) == []
     colours = {figures.group_color(g) for g in ("clip-zeroshot", "clip-ft", "imagenet")}
     assert len(colours) == 3

@@ -84,7 +84,7 @@ def test_source_aliases() -> None:
     assert style.source_key("WebLI") == "other image-text data" and style.source_key("???") == "other"
 
 
-def test_same_model_same_style_and_the_groups_plots_imports() -> None:
+def test_same_model_same_style_and_group_colours() -> None:
     vit, rn = style.model_style("open_clip:ViT-B-32/openai"), style.model_style("open_clip:RN50/openai")
     assert vit == style.model_style("open_clip:ViT-B-32/openai")
     assert vit["color"] == rn["color"] == style.source_color("WIT-400M")
@@ -93,7 +93,6 @@ def test_same_model_same_style_and_the_groups_plots_imports() -> None:
     siglip = style.model_style("open_clip:ViT-B-16-SigLIP/webli")
     assert siglip["marker"] == style.arch_marker("SigLIP") != vit["marker"]
     assert style.model_style("timm:vit_base_patch16_clip_224.openai_ft_in1k")["color"] == vit["color"]
-    assert plots.GROUP_COLORS is style.GROUP_COLORS
     assert style.group_color("clip") == style.group_color("clip-zeroshot")
     assert style.group_color("imagenet") == style.BASELINE_GREY != style.group_color("MORE_DATA")
 

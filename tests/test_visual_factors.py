@@ -336,7 +336,7 @@ def test_figures_pass_the_layout_rules_and_share_model_styles(design, table, er)
             "02_factor_scatter": FG.plot_factor_scatter(G.scatter_frame(table), G.baseline_lines(table))}
     looks = {}
     for name, fig in figs.items():
-        plots.stamp(fig, "test")
+        plots.stamp(fig, "test", run=Run("published"))
         assert plots.check_layout(fig) == [], name
         for ax in fig.axes:
             for h, lbl in zip(*ax.get_legend_handles_labels()):

@@ -28,7 +28,9 @@ def test_data_status_covers_every_artifact() -> None:
     assert st["files"].sum() == len(fetch.artifacts())
     cue = st.set_index("source").loc["stimuli/cue-conflict"]
     assert cue["files"] == len(fetch.select("stimuli/cue-conflict/")) and cue["license"] == "CC-BY-4.0"
-    assert (st["in_mirror"] <= st["files"]).all()
+    assert "cached" not in st and "in_mirror" not in st  # machine state never reaches a committed output
+    here = sec.data_status(local=True)
+    assert (here["in_mirror"] <= here["files"]).all() and (here["files"] == st["files"]).all()
 
 
 # --------------------------------------------------------------------------- published coverage

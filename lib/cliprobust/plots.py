@@ -18,8 +18,8 @@ Every figure the notebooks write goes through :func:`save_figure`, which
    library versions in their metadata, into ``figures/`` (``figures/smoke/`` and
    ``figures/rehearsal/`` for runs that are not results).
 
-The run is passed explicitly (``save_figure(fig, name, run=run, source=...)``); :func:`configure` and
-calls without ``run`` are the deprecated module-state form, kept until every notebook passes its run.
+The run is passed explicitly (``save_figure(fig, name, run=run, source=...)``): plots keeps no
+module-level state. :func:`setup` is the one place that prepares a notebook (theme, warning filters).
 The layout rules live in :mod:`cliprobust.layout`, the claim figures in
 :mod:`cliprobust.claim_figures`; colours, markers and names come from :mod:`cliprobust.style`.
 """
@@ -30,10 +30,8 @@ import csv
 import hashlib
 import sys
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -41,18 +39,13 @@ import seaborn as sns
 
 from . import paths, style
 from .layout import LAYOUT_RULES, STAMP_GID, LayoutError, check_layout, enforce_layout, fit_ticks
-from .runs import COMMITTED_PROFILES, PROFILES, RANDOM_WEIGHTS_BANNER, Run
+from .runs import Run
 
 __all__ = [
-    "CSV_FLOAT_FORMAT", "GROUP_COLORS", "LAYOUT_RULES", "LayoutError", "LayoutWarning", "PROFILES",
-    "SMOKE_BANNER", "check_layout", "configure", "enforce_layout", "inputs_fingerprint", "output_dir",
-    "profile", "run", "save_figure", "save_table", "setup", "stamp",
+    "CSV_FLOAT_FORMAT", "LAYOUT_RULES", "LayoutError", "LayoutWarning", "check_layout", "enforce_layout",
+    "inputs_fingerprint", "output_dir", "save_figure", "save_table", "setup", "stamp",
 ]
 
-#: Banner of random-weight (``smoke``) outputs; the synthetic banner lives on :class:`Run`.
-SMOKE_BANNER = RANDOM_WEIGHTS_BANNER
-#: Colours per model group (alias of :data:`cliprobust.style.GROUP_COLORS`, kept for callers).
-GROUP_COLORS = style.GROUP_COLORS
 #: Sub-folder of ``figures/`` per profile whose outputs are not results (real results go to ``figures/``).
 PROFILE_SUBDIR: dict[str, str] = {"smoke": "smoke", "rehearsal": "rehearsal"}
 #: Float format of every saved table: six significant digits (what the tables have always carried),
@@ -70,25 +63,8 @@ PDF_METADATA: dict[str, str | None] = {"Creator": None, "Producer": None, "Creat
 IGNORED_WARNINGS: tuple[str, ...] = ("IProgress not found",)
 
 
-class RunLike(Protocol):
-    """What plots needs of a run: :class:`cliprobust.runs.Run` or the sections' older ``Run``."""
-
-    profile: str
-
-    @property
-    def banner(self) -> str | None: ...
-
-
 class LayoutWarning(UserWarning):
     """A figure of a user's own run (``full``, ``rehearsal``) breaks a layout rule; it was written anyway."""
-
-
-@dataclass(frozen=True)
-class _State:
-    run: Any = Run()
-
-
-_state = _State()
 
 
 def notebook_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -98,43 +74,19 @@ def notebook_warning(message: Warning | str, category: type[Warning], filename: 
     return f"{category.__name__}: {message}\n"
 
 
-def setup(run: RunLike) -> None:
+def setup(run: Run) -> None:
     """Prepare a notebook for ``run``: the seaborn theme, and the one place that sets the notebook's
     warning filters and format. Returns nothing (a notebook's last line shows no path)."""
-    global _state
-    _state = _State(run=run)  # the deprecated module-state form reads it until every call passes its run
     sns.set_theme(context="notebook", style="whitegrid")
     for message in IGNORED_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     warnings.formatwarning = notebook_warning
 
 
-def configure(run_or_profile: RunLike | str = "published") -> Path:
-    """Deprecated (use :func:`setup` and pass ``run=`` to the savers): select the module-level run
-    (a run, or a profile name as in the notebook's ``parameters`` cell); returns the output folder."""
-    current = Run(profile=run_or_profile) if isinstance(run_or_profile, str) else run_or_profile
-    setup(current)
-    return output_dir(current)
-
-
-def run() -> Any:
-    """Deprecated: the run chosen with :func:`configure` / :func:`setup`."""
-    return _state.run
-
-
-def profile() -> str:
-    """Deprecated: the profile of the run chosen with :func:`configure` / :func:`setup`."""
-    return _state.run.profile
-
-
-def _run(run: RunLike | None) -> RunLike:
-    return _state.run if run is None else run
-
-
-def output_dir(run: RunLike | None = None) -> Path:
+def output_dir(run: Run) -> Path:
     """``figures/`` for real results, ``figures/smoke/`` / ``figures/rehearsal/`` for the others."""
     base = paths.figures_dir()
-    sub = PROFILE_SUBDIR.get(_run(run).profile)
+    sub = PROFILE_SUBDIR.get(run.profile)
     out = base / sub if sub else base
     out.mkdir(parents=True, exist_ok=True)
     return out
@@ -150,9 +102,9 @@ def inputs_fingerprint() -> str:
     return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:FINGERPRINT_HEX]
 
 
-def stamp_text(source: str, run: RunLike | None = None) -> str:
+def stamp_text(source: str, run: Run) -> str:
     """The stamp: what a figure was made from (data source, profile, pinned-inputs fingerprint)."""
-    return f"data: {source} · profile {_run(run).profile} · pinned inputs {inputs_fingerprint()}"
+    return f"data: {source} · profile {run.profile} · pinned inputs {inputs_fingerprint()}"
 
 
 # --------------------------------------------------------------------------- stamp
@@ -165,12 +117,12 @@ STAMP_MARGIN_IN = 0.3
 BANNER_MARGIN_IN = 0.3
 
 
-def _banner(published_only: bool, run: RunLike | None) -> str | None:
+def _banner(published_only: bool, run: Run) -> str | None:
     """The run's banner, unless the output comes from published data alone (a real result in every profile)."""
-    return None if published_only else _run(run).banner
+    return None if published_only else run.banner
 
 
-def stamp(fig: plt.Figure, source: str, published_only: bool = False, *, run: RunLike | None = None) -> None:
+def stamp(fig: plt.Figure, source: str, published_only: bool = False, *, run: Run) -> None:
     """Write :func:`stamp_text` in the margin below the figure canvas, and the run's banner (random
     weights / synthetic) in the margin above it. Re-stamping replaces both."""
     for t in [t for t in fig.texts if t.get_gid() == STAMP_GID]:
@@ -184,14 +136,10 @@ def stamp(fig: plt.Figure, source: str, published_only: bool = False, *, run: Ru
                  color="#D55E00", weight="bold", gid=STAMP_GID)
 
 
-def _strict(run: RunLike) -> bool:
-    """A broken layout rule fails the committed profiles; a user's own run warns and goes on."""
-    return run.profile in COMMITTED_PROFILES
-
-
-def _report_layout(fig: plt.Figure, name: str, run: RunLike) -> None:
-    """Raise on a strict run; otherwise warn loudly, once per broken rule, naming the figure."""
-    if _strict(run):
+def _report_layout(fig: plt.Figure, name: str, run: Run, strict: bool | None) -> None:
+    """Raise on a strict run (the committed profiles, unless ``strict`` says otherwise); otherwise
+    warn loudly, once per broken rule, naming the figure."""
+    if run.strict_layout if strict is None else strict:
         enforce_layout(fig, name)
         return
     for rule, detail in check_layout(fig):
@@ -200,33 +148,31 @@ def _report_layout(fig: plt.Figure, name: str, run: RunLike) -> None:
         print(msg, file=sys.stderr)
 
 
-def save_figure(fig: plt.Figure, name: str, source: str | None = None, *, run: RunLike | None = None,
-                published_only: bool = False) -> Path:
+def save_figure(fig: plt.Figure, name: str, *, run: Run, source: str, published_only: bool = False,
+                folder: Path | None = None, strict: bool | None = None) -> Path:
     """Stamp ``fig``, fit its ticks, check its layout (raise or warn, see the module doc), then save
-    ``<name>.png`` and ``<name>.pdf``; returns the PNG path.
+    ``<name>.png`` and ``<name>.pdf`` into :func:`output_dir` (or ``folder``); returns the PNG path.
 
     ``published_only=True`` marks a figure drawn from published tables alone (no model outputs), which
     is a real result in every profile; everything else carries the run's banner in smoke/rehearsal.
-    ``run=None`` is the deprecated form (the run of :func:`configure`)."""
-    if source is None:
-        raise TypeError(f"save_figure({name!r}) needs source=: the data the figure was drawn from")
-    current = _run(run)
-    stamp(fig, source, published_only, run=current)
+    ``strict`` overrides the run's layout strictness (a user's own card warns instead of failing)."""
+    stamp(fig, source, published_only, run=run)
     fit_ticks(fig)
-    _report_layout(fig, name, current)
-    out = output_dir(current) / f"{name}.png"
+    _report_layout(fig, name, run, strict)
+    out = (folder or output_dir(run)) / f"{name}.png"
     fig.savefig(out, dpi=150, bbox_inches="tight", metadata=PNG_METADATA)
     fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight", metadata=PDF_METADATA)
     return out
 
 
-def save_table(df: pd.DataFrame, name: str, *, run: RunLike | None = None, published_only: bool = False) -> Path:
-    """Save a tidy table as ``<name>.csv`` in the frame's row order with :data:`CSV_FLOAT_FORMAT` and
-    ``\\n`` line ends (tables that are not results carry the banner in a ``note`` column)."""
-    current = _run(run)
-    banner = _banner(published_only, current)
+def save_table(df: pd.DataFrame, name: str, *, run: Run, published_only: bool = False,
+               folder: Path | None = None) -> Path:
+    """Save a tidy table as ``<name>.csv`` (into :func:`output_dir`, or ``folder``) in the frame's row
+    order with :data:`CSV_FLOAT_FORMAT` and ``\\n`` line ends (tables that are not results carry the
+    banner in a ``note`` column)."""
+    banner = _banner(published_only, run)
     if banner:
         df = df.assign(note=banner)
-    out = output_dir(current) / f"{name}.csv"
+    out = (folder or output_dir(run)) / f"{name}.csv"
     df.to_csv(out, index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n", encoding="utf-8")
     return out

@@ -83,15 +83,17 @@ def _source(name: str) -> str:
         else parts[0]
 
 
-def data_status() -> pd.DataFrame:
-    """Pinned artifacts per source folder: files, MiB, licences, and how many are cached / in the mirror."""
+def data_status(local: bool = False) -> pd.DataFrame:
+    """Pinned artifacts per source folder: files, MiB, licences (facts of the pin, the same on every
+    machine, so a committed notebook shows them); ``local=True`` adds how many are cached here and
+    in the mirror (this machine's state: for a user's own look, never a committed output)."""
     df = pd.DataFrame(fetch.status())
     df["source"] = df["name"].map(_source)
-    out = df.groupby("source").agg(
-        files=("name", "size"), mib=("bytes", lambda b: round(b.sum() / 2**20, 2)),
-        license=("license", lambda s: ", ".join(sorted(set(s)))),
-        cached=("cached", "sum"), in_mirror=("in_mirror", "sum"))
-    return out.reset_index()
+    cols = dict(files=("name", "size"), mib=("bytes", lambda b: round(b.sum() / 2**20, 2)),
+                license=("license", lambda s: ", ".join(sorted(set(s)))))
+    if local:
+        cols |= dict(cached=("cached", "sum"), in_mirror=("in_mirror", "sum"))
+    return df.groupby("source").agg(**cols).reset_index()
 
 
 # --------------------------------------------------------------------------- published coverage

@@ -89,6 +89,14 @@ def _factors(model: str, sets: CacheSets) -> dict[str, float]:
     return {c.split(":", 1)[1]: float(table.iloc[0][c.split(":", 1)[1]]) for c in FACTOR_COLUMNS}
 
 
+def profile_of(model: str, out: Any) -> str:
+    """The profile a card from these caches belongs to (its figures carry that profile's banner):
+    ``smoke`` for the random-weight smoke models, ``rehearsal`` for synthetic caches, else ``full``."""
+    if sets_for(model) is SMOKE_SETS:
+        return "smoke"
+    return "rehearsal" if getattr(out, "synthetic", False) else "full"
+
+
 def row_from_caches(model: str, group: str | None = None, load: Callable[[str, str], Any] = outputs.load
                     ) -> tuple[ModelRow | None, list[str]]:
     """The results row of ``model`` from its caches (None without its ID set) and the missing pairs'
@@ -107,7 +115,7 @@ def row_from_caches(model: str, group: str | None = None, load: Callable[[str, s
     id_msp = M.msp(np.asarray(id_out.logits, dtype=np.float64))
     auroc = {d: M.auroc(id_msp, M.msp(np.asarray(o.logits, dtype=np.float64))) for d, o in oods.items()}
     meta = {"arch": entry.arch, "pretrain_data": entry.pretrain_data or "", "source": f"caches of {entry.id}",
-            "id_set": sets.id_set}
+            "id_set": sets.id_set, "profile": profile_of(model, id_out)}
     row = ModelRow(name=entry.id, group=group or _zoo_group(entry), accuracy=acc, factors=_factors(entry.id, sets),
                    shape_bias=None if cue is None else _shape_bias(cue), ece=_ece(id_out), auroc=auroc,
                    meta={k: v for k, v in meta.items() if v})

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ... import paths
+from ... import paths, plots
+from ...runs import Run
 from ...metrics import factors as F
 from ..effective_robustness.options import Options as EROptions
 from ..effective_robustness.tables import model_table
@@ -36,8 +37,6 @@ CARDS_DIR = "cards"
 #: Two rows are the same published weights when every accuracy the row gives agrees this closely
 #: (tables print 4 decimals).
 TWIN_TOLERANCE: float = 5e-5
-#: PNG resolution of the card's figures.
-DPI = 110
 
 
 @dataclass(frozen=True)
@@ -144,20 +143,26 @@ def card_dir(name: str, out: str | Path | None = None) -> Path:
     return Path(out) if out is not None else paths.figures_dir() / CARDS_DIR
 
 
-def write_card(card: Card, out: str | Path | None = None, opts: EROptions = EROptions()) -> list[Path]:
-    """Write the card's CSVs and PNGs under :func:`card_dir` and return their paths."""
+def card_run(card: Card) -> Run:
+    """The run a card is written under: ``published`` for a results row (published tables and the
+    user's numbers), the caches' own profile for a card from caches (random weights and synthetic
+    outputs carry their banner)."""
+    return Run(card.row.meta.get("profile", "published"))
+
+
+def write_card(card: Card, out: str | Path | None = None, opts: EROptions = EROptions(),
+               strict: bool | None = False) -> list[Path]:
+    """Write the card's CSVs and PNGs under :func:`card_dir` through :mod:`cliprobust.plots` (stamped
+    with their source and profile, layout checked: a user's card warns on a broken rule, ``strict``
+    raises as the committed notebooks do) and return their paths."""
     where = card_dir(card.row.name, out) / slug(card.row.name)
     where.mkdir(parents=True, exist_ok=True)
+    run, source = card_run(card), f"{card.row.meta.get('source', 'results row')} · published tables"
     tables = {"card": summary(card), "er": card.er, "ranks": card.ranks, "claims": card.joins,
               "factor_er": card.factor_er}
-    written = []
-    for stem, table in tables.items():
-        if table is not None:
-            table.to_csv(where / f"{stem}.csv", index=False, float_format="%.6g", lineterminator="\n")
-            written.append(where / f"{stem}.csv")
+    written = [plots.save_table(t, stem, run=run, folder=where) for stem, t in tables.items() if t is not None]
     figs, _ = card_figures(card, opts)
     for stem, fig in figs.items():
-        fig.savefig(where / f"{stem}.png", dpi=DPI, metadata={"Software": None})
+        written.append(plots.save_figure(fig, stem, run=run, source=source, folder=where, strict=strict))
         plt.close(fig)
-        written.append(where / f"{stem}.png")
     return written

@@ -111,4 +111,6 @@ def optional_joins(row: ModelRow) -> list[dict]:
 def claim_joins(row: ModelRow, card: pd.DataFrame, opts: EROptions = EROptions()) -> pd.DataFrame:
     """One row per claim the results row could touch (:data:`JOIN_COLUMNS`)."""
     rows = [c10_join(row, card, opts), c11_join(row, card, opts), c12_join(row), *optional_joins(row)]
-    return pd.DataFrame(rows).reindex(columns=JOIN_COLUMNS).fillna({"moves": "-"})
+    frame = pd.DataFrame(rows).reindex(columns=JOIN_COLUMNS)
+    frame["moves"] = frame["moves"].astype(object).where(frame["moves"].notna(), "-")
+    return frame
