@@ -80,25 +80,13 @@ run_engine() {  # $1 = profile
   esac
 }
 
-has_command() {  # $@ = cliprobust subcommand words: true when this install knows it
-  "$BIN/cliprobust" "$@" --help >/dev/null 2>&1
-}
-
 verify_cache() {  # every cache entry's arrays against the checksums in its meta.json, before notebooks read them
-  if has_command cache verify; then
-    "$BIN/cliprobust" cache verify
-  else
-    echo "[run_all] note: this install has no 'cliprobust cache verify'; entries are not checksummed before the notebooks" >&2
-  fi
+  "$BIN/cliprobust" cache verify
 }
 
 simulate() {  # rehearsal: SYNTHETIC entries of the full grid (drawn to match published numbers; never a result)
   echo "[run_all] rehearsal: SYNTHETIC outputs, fraction $FRACTION, cache $CLIPROBUST_CACHE_DIR (a rehearsal, never a result)"
-  if has_command simulate; then
-    "$BIN/cliprobust" simulate --models "$FULL_MODELS" --datasets "$FULL_DATASETS" --fraction "$FRACTION"
-  else
-    "$PY" -m cliprobust.simulate --models "$FULL_MODELS" --datasets "$FULL_DATASETS" --fraction "$FRACTION"
-  fi
+  "$BIN/cliprobust" simulate --models "$FULL_MODELS" --datasets "$FULL_DATASETS" --fraction "$FRACTION"
 }
 rehearsal_env() { export CLIPROBUST_CACHE_DIR="$ROOT/data/synthetic-outputs"; }
 
