@@ -104,6 +104,18 @@ def test_normalise_drops_what_changes_between_runs_and_is_idempotent() -> None:
     assert notebook_run.normalise(json.loads(json.dumps(once), object_hook=nbformat.NotebookNode)) == once
 
 
+def test_prints_split_into_several_messages_become_one_output() -> None:
+    """The kernel's split of a cell's prints into stream messages depends on timing (seen in notebook 01)."""
+    out = nbformat.v4.new_output
+    split = [out("stream", name="stdout", text="a\n"), out("stream", name="stdout", text="b\n"),
+             out("stream", name="stderr", text="w\n"), out("stream", name="stdout", text="c\n")]
+    whole = [out("stream", name="stdout", text="a\nb\n"), out("stream", name="stdout", text="c\n")]
+    assert [o["text"] for o in notebook_run.coalesce_streams(split) if o["name"] == "stdout"] == [
+        o["text"] for o in whole]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print()", outputs=split[:2])])
+    assert notebook_run.normalise(nb).cells[0]["outputs"] == [out("stream", name="stdout", text="a\nb\n")]
+
+
 # --------------------------------------------------------------------------- end to end, on a real kernel
 
 _SOURCE = '''from cliprobust import plots, runs

@@ -74,9 +74,24 @@ def _relative(path: str | Path) -> str:
         return p.name
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Consecutive stream outputs of one stream as one output: how the kernel splits a cell's prints
+    into messages depends on timing, what they say does not."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None and prev.get("output_type") == "stream"
+                and prev.get("name") == out.get("name")):
+            merged[-1] = nbformat.NotebookNode({**prev, "text": "".join(prev["text"]) + "".join(out["text"])})
+        else:
+            merged.append(out)
+    return merged
+
+
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop what changes from run to run (timestamps, durations, the output path, the injected
-    cell's random id); keep sources, outputs, execution counts and parameters. Idempotent."""
+    cell's random id, the kernel's split of a cell's prints into messages); keep sources, outputs,
+    execution counts and parameters. Idempotent."""
     meta = nb.metadata.get("papermill")
     if meta is not None:
         for key in VOLATILE_PAPERMILL_KEYS + ("output_path",):
@@ -90,6 +105,8 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.metadata.get("papermill", {}).pop(key, None)
         if INJECTED_TAG in cell.metadata.get("tags", []):
             cell["id"] = INJECTED_CELL_ID
+        if cell.get("outputs"):
+            cell["outputs"] = coalesce_streams(cell["outputs"])
     return nb
 
 
