@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import paths, style
+from . import paths
 from .layout import LAYOUT_RULES, STAMP_GID, LayoutError, check_layout, enforce_layout, fit_ticks
 from .runs import Run
 

@@ -20,11 +20,10 @@ the baseline (:data:`BASELINE_GREY`); no pre-training source is grey.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 from functools import lru_cache
 
-import numpy as np
 
 # --------------------------------------------------------------------------- palette
 

@@ -51,3 +51,14 @@ def inventory_for(plan: CachePlan | None) -> pd.DataFrame:
 def status_counts(inventory: pd.DataFrame) -> dict[str, int]:
     """Number of (model, data set[, prompt set]) rows per cache status, sorted by status name."""
     return {str(k): int(v) for k, v in inventory["status"].value_counts().sort_index().items()}
+
+
+def no_cache_plan(run: Run = Run()) -> None:
+    """``cache_plan`` of a section that reads published tables only: no plan in any profile."""
+    return None
+
+
+def no_cache_inventory(run: Run = Run()) -> pd.DataFrame:
+    """``cache_inventory`` of a section without a plan: the inventory columns, no rows."""
+    return inventory_for(None)
+

@@ -27,7 +27,7 @@ import pandas as pd
 from ..runs import Options as RunOptions
 from ..runs import Run
 from ..verdicts import TIERS, Claim, guard_run
-from ._base import inventory_for
+from ._base import no_cache_inventory, no_cache_plan
 
 
 @dataclass(frozen=True)
@@ -171,16 +171,7 @@ class Options(RunOptions):
 
 #: The checklist reads no caches of its own (each claim's section does).
 PAPER_PLAN = SMOKE_PLAN = None
-
-
-def cache_plan(run: Run) -> None:
-    """No plan: the checklist reads what each claim's section reads."""
-    return None
-
-
-def cache_inventory(run: Run) -> pd.DataFrame:
-    """No inventory of its own (an empty frame with the inventory columns)."""
-    return inventory_for(None)
+cache_plan, cache_inventory = no_cache_plan, no_cache_inventory
 
 
 def claims(run: Run = Run()) -> tuple[Claim, ...]:

@@ -19,11 +19,10 @@ The section interface lives here; callers import every other name from where it 
 
 from __future__ import annotations
 
-import pandas as pd
 
 from ...runs import Run
 from ...verdicts import Claim
-from .._base import CachePlan, inventory_for
+from .._base import CachePlan, no_cache_inventory, no_cache_plan
 from .c10 import claim_c10
 from .c11 import claim_c11
 from .c12 import claim_c12
@@ -35,16 +34,7 @@ __all__ = ["Options", "PAPER_PLAN", "SMOKE_PLAN", "cache_plan", "cache_inventory
 #: This section reads published tables only: no cache plan in any profile.
 PAPER_PLAN: CachePlan | None = None
 SMOKE_PLAN: CachePlan | None = None
-
-
-def cache_plan(run: Run = Run()) -> CachePlan | None:
-    """None: the section reads no per-sample caches."""
-    return None
-
-
-def cache_inventory(run: Run = Run()) -> pd.DataFrame:
-    """The usual inventory columns, no rows (no cache plan)."""
-    return inventory_for(cache_plan(run))
+cache_plan, cache_inventory = no_cache_plan, no_cache_inventory
 
 
 def claims(run: Run = Run()) -> tuple[Claim, ...]:

@@ -88,7 +88,7 @@ import pandas as pd
 from ...runs import Options as BaseOptions
 from ...runs import Run
 from ...verdicts import Claim
-from .._base import CachePlan, inventory_for
+from .._base import CachePlan, no_cache_inventory, no_cache_plan
 from ..effective_robustness.options import BASELINE, BASELINES
 from . import cards, properties
 
@@ -107,16 +107,7 @@ class Options(BaseOptions):
 #: This section reads published tables only: no cache plan in any profile.
 PAPER_PLAN: CachePlan | None = None
 SMOKE_PLAN: CachePlan | None = None
-
-
-def cache_plan(run: Run = Run()) -> CachePlan | None:
-    """None: the section reads no caches."""
-    return None
-
-
-def cache_inventory(run: Run = Run()) -> pd.DataFrame:
-    """The empty inventory frame (``model, dataset, prompt_set, status``): no plan."""
-    return inventory_for(cache_plan(run))
+cache_plan, cache_inventory = no_cache_plan, no_cache_inventory
 
 
 def claims(run: Run = Run()) -> tuple[Claim, ...]:

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-import pandas as pd
 
 from ... import paths
 from ...runs import Options as BaseOptions
 from ...runs import Run
 from ...verdicts import Claim
-from .._base import CachePlan, inventory_for
+from .._base import CachePlan, no_cache_inventory, no_cache_plan
 from ..effective_robustness.options import BASELINE, BASELINES
 from ..effective_robustness.options import Options as EROptions
 from .schema import GROUPS
@@ -60,16 +59,7 @@ class Options(BaseOptions):
 
 PAPER_PLAN: CachePlan | None = None
 SMOKE_PLAN: CachePlan | None = None
-
-
-def cache_plan(run: Run = Run()) -> CachePlan | None:
-    """None: the notebook reads published tables and a results file, never caches."""
-    return None
-
-
-def cache_inventory(run: Run = Run()) -> pd.DataFrame:
-    """The empty inventory of a section without a cache plan."""
-    return inventory_for(cache_plan(run))
+cache_plan, cache_inventory = no_cache_plan, no_cache_inventory
 
 
 def claims(run: Run = Run()) -> tuple[Claim, ...]:
