@@ -147,3 +147,23 @@ def test_slurm_options_reach_the_sbatch_script(tmp_path, monkeypatch):
     gres = executors.make_executor("slurm", replace(options, gres="gpu:a100:1"), time_min=30)
     script = gres._executor._make_submission_file_text("python -m job", "%j")
     assert "#SBATCH --gres=gpu:a100:1" in script and "--gpus-per-node" not in script and "#SBATCH --time=30" in script
+
+
+def test_a_refused_requeue_is_not_swallowed_by_the_engine_as_an_unreadable_image():
+    """submitit raises "not requeued" inside its SIGUSR2 handler, wherever the job is; the engine's
+    per-image ``except Exception`` once recorded it as an unreadable image and finished a short entry."""
+    import signal
+
+    def submitit_like(signum, frame):
+        raise RuntimeError("Job not requeued because: checkpoint function returned None.")
+
+    old = signal.signal(signal.SIGUSR2, submitit_like)
+    try:
+        executors._guard_preempt_handler()
+        with pytest.raises(executors.JobStopped, match="not requeued"):
+            try:
+                os.kill(os.getpid(), signal.SIGUSR2)  # the handler runs here, as it would mid-decode
+            except Exception:  # noqa: BLE001 -- what the engine does per image
+                pytest.fail("the stop was caught as an ordinary error")
+    finally:
+        signal.signal(signal.SIGUSR2, old)

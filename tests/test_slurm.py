@@ -210,8 +210,8 @@ def _interrupt_mid_pass(cache_dir: Path, proc: subprocess.Popen, after: int, how
 
 def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(slurm, shared, monkeypatch):
     cache_dir, local_cache = shared / "cache", shared / "cache-local"
-    argv = ["--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "8", "--chunk-size", "32",
-            *JOB_ARGS, "--log-folder", str(shared / "logs"), *slurm]
+    argv = ["--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "4", "--chunk-size", "16",
+            *JOB_ARGS, "--log-folder", str(shared / "logs"), *slurm]  # 80 chunks: room to interrupt twice
     env = {paths.CACHE_ENV: str(cache_dir)}
     # 1. no requeue allowed: the preempted job is reported failed (cap and count in the report), chunks kept
     proc = _evaluate([*argv, "--max-requeues", "0"], env)
@@ -220,7 +220,7 @@ def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(sl
     assert proc.returncode == cli.EXIT_FAILED, out + err
     assert "cue-conflict:" in err and "not requeued" in err
     first = _chunks(cache_dir)
-    assert first > 0
+    assert first > 0 and not _entries(cache_dir)  # chunks kept, no entry finished short of an image
 
     # 2. the same command: the job resumes, is preempted again, requeues itself and finishes on its own
     proc = _evaluate(argv, env)
@@ -237,8 +237,8 @@ def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(sl
 
     # 3. bit-identical to an uninterrupted run (in this process)
     monkeypatch.setenv(paths.CACHE_ENV, str(local_cache))
-    assert cli.main(["evaluate", "--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "8",
-                     "--chunk-size", "32", "--prompt-set", "photo", "--no-progress", "--device", "cpu",
+    assert cli.main(["evaluate", "--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "4",
+                     "--chunk-size", "16", "--prompt-set", "photo", "--no-progress", "--device", "cpu",
                      "--workers", "0"]) == 0
     (uninterrupted,) = _entries(local_cache).values()
     assert _arrays_bytes(entry) == _arrays_bytes(uninterrupted)

@@ -83,6 +83,21 @@ class JobReport:
     requeues: int = 0
 
 
+def _evaluate_all(configs: list[RunConfig]) -> dict[int, BaseException]:
+    """``runner.evaluate`` (keep going); the failed configs' errors by position, tracebacks to stderr."""
+    from .inference.runner import EvaluationErrors, evaluate  # torch: only in the job
+
+    failed: dict[int, BaseException] = {}
+    try:
+        evaluate(configs, keep_going=True)
+    except EvaluationErrors as exc:
+        for config, error in exc.failures:
+            failed[configs.index(config)] = error
+            print(f"--- {config.model} | {config.dataset} failed:", file=sys.stderr)
+            traceback.print_exception(error, file=sys.stderr)
+    return failed
+
+
 @dataclass(frozen=True)
 class JobOutcome:
     """What a job returns: per config (in order) its entry folder or its error line."""
@@ -100,6 +115,34 @@ def _error_text(exc: BaseException) -> str:
     return f"{head}: {lines[0]}" if lines else head
 
 
+#: The signal submitit's handler answers with checkpoint-and-requeue (its default, ``SUBMITIT_PREEMPT_SIGNAL``).
+PREEMPT_SIGNAL = "SIGUSR2"
+
+
+class JobStopped(BaseException):
+    """submitit's "not requeued" (requeue cap reached), raised inside its signal handler, wherever the
+    job was. A BaseException, so the engine's ``except Exception`` (per image, per pair) cannot mistake
+    it for an unreadable image or a failed pair."""
+
+
+def _guard_preempt_handler() -> None:
+    """Re-raise any Exception of submitit's signal handler as :class:`JobStopped`."""
+    import signal
+
+    sig = getattr(signal, PREEMPT_SIGNAL)
+    handler = signal.getsignal(sig)
+    if not callable(handler):
+        return
+
+    def guarded(signum: int, frame: Any) -> None:
+        try:
+            handler(signum, frame)
+        except Exception as exc:  # noqa: BLE001 -- carried up as a BaseException
+            raise JobStopped(str(exc)) from exc
+
+    signal.signal(sig, guarded)
+
+
 @dataclass(frozen=True)
 class EvaluateJob:
     """The cluster job: ``runner.evaluate`` on its configs (one model load per model), with the
@@ -110,16 +153,12 @@ class EvaluateJob:
 
     def __call__(self, configs: Sequence[RunConfig], environ: dict[str, str]) -> JobOutcome:
         os.environ.update(environ)
-        from .inference.runner import EvaluationErrors, evaluate  # torch: only in the job
-
-        failed: dict[int, BaseException] = {}
+        _guard_preempt_handler()
         try:
-            evaluate(list(configs), keep_going=True)
-        except EvaluationErrors as exc:
-            for config, error in exc.failures:
-                failed[configs.index(config)] = error
-                print(f"--- {config.model} | {config.dataset} failed:", file=sys.stderr)
-                traceback.print_exception(error, file=sys.stderr)
+            failed = _evaluate_all(list(configs))
+        except JobStopped as stop:  # submitit records this as the job's error (chunks stay in the cache)
+            raise RuntimeError(f"preempted or at its time limit and not requeued after {self.requeues} "
+                               f"requeue(s) (cap {self.max_requeues}): {stop}") from None
         entries = [None if i in failed else str(entry_folder(c)) for i, c in enumerate(configs)]
         errors = [_error_text(failed[i]) if i in failed else None for i in range(len(configs))]
         return JobOutcome(entries, errors, self.requeues)
