@@ -141,6 +141,6 @@ def claims_overview(claims: Iterable[Claim], ncols: int = 3) -> plt.Figure:
     for ax in axes.ravel()[len(claims):]:
         ax.set_visible(False)
     handles = [Patch(color=style.tier_color(t), label=t) for t in TIERS]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(TIERS), frameon=False, fontsize=9)
+    fig.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=9, title="tier")
     fig.suptitle("Claims: verdict tier, headline statistic with interval (dashed: margin)", fontsize=12)
     return fig
