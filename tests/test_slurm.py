@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _tiny import TINY_CLIP, TINY_RESNET, small_tree, truncate
+from _tiny import TINY_CLIP, TINY_RESNET, sample_files, small_tree, truncate
 
 from cliprobust import cli, paths
 
@@ -185,6 +185,22 @@ def test_a_failed_pair_is_listed_with_its_slurm_log_and_parallelism_is_honoured(
     assert len(_sacct(array)) == 2
 
 
+def _long_tree(root: Path, n: int = 2000) -> Path:
+    """``n`` files in a partial ImageNet-R layout (hard links to the 100 shipped ImageNet-sample JPEGs, 20
+    classes): JPEG decoding makes the pass last long enough (~15 s) to be interrupted mid-way anywhere."""
+    from cliprobust import datasets
+
+    images, wnids = sample_files(100), datasets.subset_wnids("imagenet-r")[:20]
+    for i in range(n):
+        dest = root / "imagenet-r" / wnids[i % len(wnids)] / f"img{i:05d}.jpg"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(images[i % len(images)], dest)
+        except OSError:  # another file system
+            shutil.copyfile(images[i % len(images)], dest)
+    return root
+
+
 def _chunks(cache_dir: Path) -> int:
     return len(list(cache_dir.rglob("chunks/*.npz")))
 
@@ -210,15 +226,16 @@ def _interrupt_mid_pass(cache_dir: Path, proc: subprocess.Popen, after: int, how
 
 def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(slurm, shared, monkeypatch):
     cache_dir, local_cache = shared / "cache", shared / "cache-local"
-    argv = ["--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "4", "--chunk-size", "16",
-            *JOB_ARGS, "--log-folder", str(shared / "logs"), *slurm]  # 80 chunks: room to interrupt twice
+    data = ["--models", TINY_CLIP, "--datasets", "imagenet-r", "--data-root", str(_long_tree(shared / "root")),
+            "--allow-partial", "--batch-size", "4", "--chunk-size", "16"]  # 125 chunks: room to interrupt twice
+    argv = [*data, *JOB_ARGS, "--log-folder", str(shared / "logs"), *slurm]
     env = {paths.CACHE_ENV: str(cache_dir)}
     # 1. no requeue allowed: the preempted job is reported failed (cap and count in the report), chunks kept
     proc = _evaluate([*argv, "--max-requeues", "0"], env)
     _interrupt_mid_pass(cache_dir, proc, after=0)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == cli.EXIT_FAILED, out + err
-    assert "cue-conflict:" in err and "not requeued" in err
+    assert "| imagenet-r:" in err and "not requeued" in err
     first = _chunks(cache_dir)
     assert first > 0 and not _entries(cache_dir)  # chunks kept, no entry finished short of an image
 
@@ -237,8 +254,7 @@ def test_a_preempted_job_requeues_itself_and_resumes_to_a_bit_identical_entry(sl
 
     # 3. bit-identical to an uninterrupted run (in this process)
     monkeypatch.setenv(paths.CACHE_ENV, str(local_cache))
-    assert cli.main(["evaluate", "--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "4",
-                     "--chunk-size", "16", "--prompt-set", "photo", "--no-progress", "--device", "cpu",
+    assert cli.main(["evaluate", *data, "--prompt-set", "photo", "--no-progress", "--device", "cpu",
                      "--workers", "0"]) == 0
     (uninterrupted,) = _entries(local_cache).values()
     assert _arrays_bytes(entry) == _arrays_bytes(uninterrupted)
@@ -248,8 +264,9 @@ def test_a_job_requeued_by_slurm_resumes_from_its_chunks(slurm, shared):
     """``scontrol requeue``: submitit ignores the SIGTERM, the job is killed after the grace period,
     Slurm puts it back in the queue (``--requeue``) and its next run resumes from the chunks."""
     cache_dir = shared / "cache"
-    argv = ["--models", TINY_CLIP, "--datasets", "cue-conflict", "--batch-size", "4", "--chunk-size", "16",
-            *JOB_ARGS, "--log-folder", str(shared / "logs"), *slurm]
+    argv = ["--models", TINY_CLIP, "--datasets", "imagenet-r", "--data-root", str(_long_tree(shared / "root")),
+            "--allow-partial", "--batch-size", "4", "--chunk-size", "16", *JOB_ARGS,
+            "--log-folder", str(shared / "logs"), *slurm]
     proc = _evaluate(argv, {paths.CACHE_ENV: str(cache_dir)})
     job = _interrupt_mid_pass(cache_dir, proc, after=0, how=REQUEUE)
     at = _chunks(cache_dir)
