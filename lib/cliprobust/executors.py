@@ -187,9 +187,10 @@ def _job_environ() -> dict[str, str]:
 #: Images per second of one GPU by model size class, from timm's published RTX 5090 AMP inference
 #: table (``published/timm/benchmark-infer-amp-nchw-pt291-cu130-5090.csv``, rounded down): the size
 #: class is read from the architecture name (first match wins; unknown -> the ViT-L rate).
-GPU_IMAGES_PER_S = (("bigG", 100), ("-g-", 270), ("-H-", 400), ("-L-", 830), ("large", 830), ("-B-", 3000),
-                    ("base", 3000), ("convnext", 2000), ("resnet", 4000), ("RN", 3000), ("-S-", 8000),
-                    ("small", 8000), ("tiny", 10000), ("test_", 10000))
+GPU_IMAGES_PER_S = (("bigG", 100), ("-g-", 270), ("giant", 270), ("-H-", 400), ("huge", 400),
+                    ("-L-", 830), ("large", 830), ("-B-", 3000), ("base", 3000), ("convnext", 2000),
+                    ("resnet", 4000), ("RN", 3000), ("-S-", 8000), ("small", 8000), ("tiny", 10000),
+                    ("test_", 10000))
 #: One job decodes JPEGs with ``cpus - 1`` workers at ~150 img/s each (6.6 ms per JPEG per core,
 #: measured in benchmarks/results.md): the cap on any model's rate.
 DECODE_IMAGES_PER_S_PER_CPU = 150
