@@ -4,8 +4,8 @@ log, ``--array-parallelism`` seen in squeue, a job preempted mid-pass that reque
 resumes from its cached chunks to an entry bit-identical to an uninterrupted run (requeues capped and
 reported), and a job requeued by Slurm (``scontrol requeue``) that resumes the same way.
 
-The session fixture starts a throwaway one-node cluster (``tests/slurm/start.sh``: munge, MariaDB,
-slurmdbd, slurmctld, slurmd; all state in a temp folder) and stops exactly those daemons at the end.
+The module fixture starts a throwaway one-node cluster (``tests/slurm/start.sh``: munge, MariaDB,
+slurmdbd, slurmctld, slurmd; all state in a temp folder) and stops exactly those daemons after this module.
 It needs the Slurm binaries and root (CI installs them, see ``.ci/run``); without them these tests
 are skipped with the reason. ``CLIPROBUST_SLURM_CLUSTER=existing`` runs them on the cluster that
 ``sbatch`` reaches instead (README: "On a Slurm cluster").
@@ -50,7 +50,7 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def slurm(tmp_path_factory: pytest.TempPathFactory):
     """A reachable Slurm: the private one-node cluster (started here, stopped at the end) or, with
     CLIPROBUST_SLURM_CLUSTER=existing, the user's; yields the extra evaluate arguments."""
