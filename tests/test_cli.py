@@ -137,17 +137,11 @@ def test_cache_verify_names_a_changed_entry_and_how_to_rebuild_it(tmp_cache, tmp
     assert cli.main(["cache", "verify", "--models", TINY_CLIP, "--no-progress"]) == 0  # selection by model
 
 
-def test_simulate_is_wired_lazily(monkeypatch, capsys):
-    import types
+def test_simulate_passes_its_arguments_to_the_simulate_package(monkeypatch):
+    from cliprobust import simulate
 
     calls = {}
-    fake = types.ModuleType("cliprobust._fake_simulate")
-    fake.add_arguments = lambda p: p.add_argument("--fraction", type=float, default=0.01)
-    fake.main = lambda args: calls.setdefault("fraction", args.fraction) and 0
-    monkeypatch.setitem(sys.modules, "cliprobust._fake_simulate", fake)
-    monkeypatch.setattr(cli, "SIMULATE_MODULE", "cliprobust._fake_simulate")
+    monkeypatch.setattr(simulate, "main", lambda args: calls.setdefault("fraction", args.fraction) and 0)
     assert cli.main(["simulate", "--fraction", "0.05"]) == 0 and calls == {"fraction": 0.05}
-    monkeypatch.setattr(cli, "SIMULATE_MODULE", "cliprobust._no_such_module")
-    assert cli.main(["simulate"]) == cli.EXIT_USAGE
     with pytest.raises(SystemExit):
         cli.main(["datasets", "--no-such-flag"])

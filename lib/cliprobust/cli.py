@@ -18,12 +18,11 @@ Library modules are imported inside the subcommands, and torch only when a job h
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import Any, Callable
 
-from . import paths, prompts
+from . import card_cli, paths, prompts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -325,10 +324,6 @@ def _found(name: str, data_root: str | None) -> str:
     return "not found"
 
 
-#: The module behind ``cliprobust simulate`` (written separately; wired lazily so the CLI works without it).
-SIMULATE_MODULE = "cliprobust.simulate"
-
-
 def _simulate_parser(sub: argparse._SubParsersAction) -> None:
     """``simulate``: its arguments come from ``cliprobust.simulate.add_arguments``, imported only
     when the subcommand is used (``parse_args`` below), so ``--help`` stays instant."""
@@ -339,13 +334,8 @@ def _simulate_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """``cliprobust simulate``: parse the rest with ``simulate.add_arguments``, run ``simulate.main``."""
-    try:
-        simulate = importlib.import_module(SIMULATE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != SIMULATE_MODULE:
-            raise  # a dependency of the module is missing: that is a real error
-        print(f"cliprobust simulate: this installation has no {SIMULATE_MODULE} module", file=sys.stderr)
-        return EXIT_USAGE
+    from . import simulate
+
     parser = argparse.ArgumentParser(prog="cliprobust simulate", description=(simulate.__doc__ or "").split("\n\n")[0])
     simulate.add_arguments(parser)
     return int(simulate.main(parser.parse_args(args.rest)))
@@ -353,7 +343,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 #: Subcommand registrations, in ``--help`` order: a new subcommand adds its ``_x_parser`` here.
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser, _simulate_parser)
+    _evaluate_parser, _cache_parser, _fetch_parser, _datasets_parser, _simulate_parser, card_cli.add_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -362,7 +352,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS:
         add(sub)
-    importlib.import_module(".card_cli", __package__).add_parser(sub)
     return parser
 
 

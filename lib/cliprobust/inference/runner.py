@@ -1,7 +1,8 @@
 """The forward pass: (model, data set) -> a complete cache entry, chunk by chunk, resumable.
 
-:func:`run_one` is the unit of work (one job per (model, data set); picklable config in, entry
-folder out), so a cluster executor can submit it as is. It
+:func:`run_one` is the unit of work for one (model, data set) pair (picklable config in, entry
+folder out); a cluster job runs all of one model's pairs with one weights load by default
+(:mod:`cliprobust.executors`, ``--job-per model``), or one pair (``--job-per pair``). It
 
 1. computes the entry key from the config without loading the model; a complete entry returns
    at once (a warm re-run performs no forward pass and loads nothing);
