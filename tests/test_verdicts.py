@@ -154,3 +154,28 @@ def test_guard_keeps_synthetic_runs_from_judging_cache_claims() -> None:
     assert guarded.tier == V.NOT_TESTABLE and guarded.evidence.startswith("SYNTHETIC")
     assert V.guard_run(claim, None, cache_based=True) is claim
     assert V.guard_run(claim, "SYNTHETIC", cache_based=False) is claim
+
+
+def test_option_specs_evaluate_each_change_and_leave_out_the_headline() -> None:
+    from dataclasses import dataclass
+
+    from cliprobust.runs import Options
+
+    @dataclass(frozen=True)
+    class _Opts(Options):
+        score: str = "msp"
+        margin: float = 0.5
+
+    rule = V.Rule(V.GREATER, 0.05)
+    rows = (("score=energy", "energy score", {"score": "energy"}), ("score=msp", "the headline", {"score": "msp"}),
+            ("strong=0.7", "stricter", {"margin": 0.7, "score": "energy"}))
+    seen = []
+
+    def compute(opts):
+        seen.append(opts)
+        return V.Estimate.judged(rule, 0.1, 0.06, 0.2)
+
+    specs = V.option_specs(rows, _Opts(), compute)
+    assert [s.name for s in specs] == ["score=energy", "strong=0.7"] and not seen  # computed only when evaluated
+    [s.compute() for s in specs]
+    assert seen == [_Opts(score="energy"), _Opts(score="energy", margin=0.7)]

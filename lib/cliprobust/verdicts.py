@@ -27,6 +27,7 @@ equivalence testing (Lakens 2017; Lakens, Scheel & Isager 2018), design analysis
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -163,6 +164,18 @@ class Spec:
     name: str
     description: str
     compute: Callable[[], Estimate]
+
+
+def option_specs(rows: Iterable[tuple[str, str, Mapping[str, Any]]], options: Any,
+                 compute: Callable[[Any], Estimate]) -> list[Spec]:
+    """Variant specs from a claim's table of option changes: each row ``(name, description, changes)``
+    is ``compute(options.but(**changes))``; a row that changes nothing (it is the headline) is left out."""
+    specs = []
+    for name, description, changes in rows:
+        alt = options.but(**changes)
+        if alt != options:
+            specs.append(Spec(name, description, functools.partial(compute, alt)))
+    return specs
 
 
 def leave_one_out(items: Sequence[Any], compute: Callable[[list[Any]], Estimate]) -> Estimate:

@@ -26,7 +26,7 @@ import pandas as pd
 from ... import published
 from ...metrics import stats
 from ...verdicts import (GREATER, Claim, Estimate, OperatingCharacteristics, Rule, Spec, all_of, evaluate,
-                         leave_one_out, not_testable, simulated_oc)
+                         leave_one_out, not_testable, option_specs, simulated_oc)
 from .cood import cood_summary
 from .ninco import NINCO_BENCHMARK, ninco_table
 from .sources import NOT_ONE_SOURCE
@@ -210,8 +210,7 @@ def _specs(opts: Options, estimate: Callable[[Options], Estimate]) -> list[Spec]
     """The variant table: every other value of each option, then the other readings."""
     specs = [Spec(f"{field.replace('_', '-')}={value}", text, functools.partial(estimate, opts.but(**{field: value})))
              for (field, value), text in VARIANT_TEXT.items() if getattr(opts, field) != value]
-    specs += [Spec(name, text, functools.partial(estimate, opts.but(**change)))
-              for name, text, change in READINGS if any(getattr(opts, k) != v for k, v in change.items())]
+    specs += option_specs(READINGS, opts, estimate)
     return specs
 
 

@@ -26,7 +26,7 @@ from scipy import stats as sps
 
 from ... import published
 from ...verdicts import (GREATER, Claim, Estimate, OperatingCharacteristics, Outcome, Rule, Spec, all_of,
-                         any_of, evaluate, simulated_oc)
+                         any_of, evaluate, option_specs, simulated_oc)
 from .fine_tunes import SAME_SCORES, between_pairs, c6_table, comparison_cells, deficits, pair_gains
 from .ninco import NINCO_BENCHMARK, ninco_table
 
@@ -202,8 +202,7 @@ def claim(opts: Options, ninco: pd.DataFrame | None = None) -> Claim:
     """C6 on the engine (not testable when NINCO lacks a needed model or score)."""
     ninco = published.ninco_results() if ninco is None else ninco
     run: Callable[[Options], Estimate] = functools.partial(estimate, ninco=ninco, tables={})
-    specs = [Spec(name, text, functools.partial(run, opts.but(**change))) for name, text, change in C6_VARIANTS
-             if any(getattr(opts, k) != v for k, v in change.items())]
+    specs = option_specs(C6_VARIANTS, opts, run)
     return evaluate("C6", "in21k->1k minus 1k-only AUROC on NINCO classes, smaller of 2 pairs (ViT-B/16); "
                     "outcome needs part (b) too", Spec("headline", _headline_text(opts), functools.partial(run, opts)),
                     specs, rule=Rule(GREATER, opts.c6_margin),

@@ -19,7 +19,7 @@ import pandas as pd
 from ...metrics import stats
 from ...runs import Options
 from ...verdicts import GREATER, Claim, Estimate, OperatingCharacteristics, Rule, Spec, all_of, evaluate, \
-    simulated_oc
+    option_specs, simulated_oc
 from .trials import MVH_LABELS, hits, member_draws, mvh_trials, shape_bias_draws, stimulus_weights
 
 #: The smallest shape-bias difference that matters: 0.05, a twentieth of the scale and under a
@@ -113,12 +113,7 @@ def c3_specs(opts: Options, trials: pd.DataFrame) -> tuple[Spec, list[Spec]]:
     head = Spec(f"headline: unit={opts.unit}, aggregation={opts.aggregation}, stylized={opts.stylized}",
                 "CLIP − each compared group, two-level bootstrap (members, then stimuli)",
                 lambda: c3_estimate(c3_comparisons(trials, opts)))
-    specs = []
-    for name, desc, change in C3_VARIANTS:
-        alt = opts.but(**change)
-        if alt != opts:
-            specs.append(Spec(name, desc, lambda alt=alt: c3_estimate(c3_comparisons(trials, alt))))
-    return head, specs
+    return head, option_specs(C3_VARIANTS, opts, lambda alt: c3_estimate(c3_comparisons(trials, alt)))
 
 
 @lru_cache(maxsize=32)
