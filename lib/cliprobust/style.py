@@ -247,8 +247,10 @@ DISPLAY_NAMES: dict[str, str] = {
     "openai-80": "80 OpenAI templates", "simple-7": "7 simple templates", "photo": "“a photo of a {}.”",
     "classname": "class name only",
     # verdict tiers
-    "reproduced": "reproduced", "fragile": "fragile", "not reproduced": "not reproduced",
+    "reproduced": "reproduced", "fragile": "fragile", "contradicted": "contradicted", "inconclusive": "inconclusive",
     "not testable here": "not testable here",
+    # variant outcomes
+    "supports": "supports", "contradicts": "contradicts",
 }
 #: Display forms of single tokens, used by the readable fallback of unknown keys.
 _TOKEN_DISPLAY: dict[str, str] = {

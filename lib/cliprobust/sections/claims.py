@@ -154,7 +154,7 @@ def multiverse_table(run: Run = Run()) -> pd.DataFrame:
 
 
 def tier_counts(table: pd.DataFrame) -> dict[str, int]:
-    """Number of claims per tier, in :data:`~._base.TIERS` order."""
+    """Number of claims per tier, in :data:`cliprobust.verdicts.TIERS` order."""
     return {t: int((table["tier"] == t).sum()) for t in TIERS}
 
 
