@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
-from cliprobust import plots, prompts, published, scales, style, zoo  # noqa: E402
+from cliprobust import prompts, published, scales, style, zoo  # noqa: E402
 
 # Machado, Oliveira & Fernandes (2009) dichromacy simulation matrices (severity 1.0), linear RGB.
 MACHADO = {
